@@ -1,0 +1,155 @@
+"""``flask admin-sessions``: how each admin view of the app gets its session."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import textwrap
+import typing as t
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ._diagnose import AdminReport
+from ._diagnose import diagnose_app
+from ._diagnose import Scope
+from ._diagnose import Status
+from ._diagnose import ViewReport
+
+_STATUS_STYLE: dict[Status, dict[str, t.Any]] = {
+    "ok": {"fg": "green"},
+    "fragile": {"fg": "yellow", "bold": True},
+    "app-lifetime": {"fg": "red", "bold": True},
+    "broken": {"fg": "red", "bold": True},
+}
+
+_SCOPE_TEXT: dict[Scope, str] = {
+    "request": "per request",
+    "thread": "per thread",
+    "app": "shared",
+    "none": "-",
+}
+
+_HEADER = ("VIEW", "MODEL", "CLASS", "SOURCE", "SESSION", "STATUS")
+
+
+@click.command("admin-sessions", short_help="Show how admin views get their sessions.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit with status 1 if any view's session is app-lifetime, fragile or broken.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def admin_sessions(check: bool, as_json: bool) -> None:
+    """Show how each Flask-Admin SQLAlchemy view gets its session.
+
+    One row per SQLAlchemy model view of every Admin on the app, stock
+    Flask-Admin views included: the session source, whether each request gets
+    its own session, who closes it, and what is wrong. No database connection
+    is opened.
+    """
+    admins = diagnose_app(current_app)
+    problems = sum(
+        view.verdict.status != "ok" for admin in admins for view in admin.views
+    )
+
+    if as_json:
+        click.echo(json.dumps(_as_json(admins, problems), indent=2))
+    else:
+        _print_tables(admins, problems)
+
+    if check and problems:
+        raise click.exceptions.Exit(1)
+
+
+def _as_json(admins: list[AdminReport], problems: int) -> dict[str, t.Any]:
+    return {
+        "admins": [
+            {
+                "name": admin.name,
+                "url": admin.url,
+                "views": [_view_json(view) for view in admin.views],
+            }
+            for admin in admins
+        ],
+        "problems": problems,
+    }
+
+
+def _view_json(view: ViewReport) -> dict[str, t.Any]:
+    fields = dataclasses.asdict(view)
+    fields.update(fields.pop("verdict"))
+    return fields
+
+
+def _print_tables(admins: list[AdminReport], problems: int) -> None:
+    if not admins:
+        click.echo(
+            f"No Flask-Admin 'Admin' is registered on the app {current_app.name!r}."
+        )
+        return
+
+    for admin in admins:
+        click.secho(f"Admin {admin.name!r} at {admin.url}", bold=True)
+
+        if admin.views:
+            _print_views(admin.views)
+        else:
+            click.echo("  (no SQLAlchemy model views)")
+
+        click.echo()
+
+    total = sum(len(admin.views) for admin in admins)
+    summary = f"{total} view{'s' if total != 1 else ''}, {problems} with a problem."
+    click.secho(summary, fg="red" if problems else "green", bold=bool(problems))
+
+
+def _print_views(views: list[ViewReport]) -> None:
+    rows = [
+        (
+            view.endpoint,
+            view.model,
+            "stock" if view.stock else "ours",
+            view.verdict.source,
+            _SCOPE_TEXT[view.verdict.scope],
+            view.verdict.status,
+        )
+        for view in views
+    ]
+    widths = [max(map(len, column)) for column in zip(_HEADER, *rows, strict=True)]
+    click.secho(_cells(_HEADER, widths).rstrip(), bold=True)
+    detail_width = max(shutil.get_terminal_size().columns, 60)
+
+    for view, row in zip(views, rows, strict=True):
+        line = _cells(row[:-1], widths[:-1])
+        status = click.style(row[-1], **_STATUS_STYLE[view.verdict.status])
+        click.echo(f"{line}  {status}")
+        if view.verdict.closed_by is not None:
+            _print_detail("closed by", view.verdict.closed_by, {}, detail_width)
+
+        if view.verdict.warning is not None:
+            style = _STATUS_STYLE[view.verdict.status]
+            _print_detail("warning", view.verdict.warning, style, detail_width)
+
+
+def _cells(cells: t.Sequence[str], widths: list[int]) -> str:
+    """Left-align ``cells`` in columns of ``widths``, indented under the admin."""
+    return "  " + "  ".join(
+        cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+    )
+
+
+def _print_detail(label: str, text: str, style: dict[str, t.Any], width: int) -> None:
+    """Print a labelled line under a row, wrapped to the terminal."""
+    wrapped = textwrap.fill(
+        f"{label}: {text}",
+        width=width,
+        initial_indent="      ",
+        subsequent_indent="        ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    click.secho(wrapped, **style)

@@ -1,0 +1,99 @@
+"""The sessions in use in the current application context, and their teardown."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import contextlib
+import typing as t
+
+from flask import Flask
+from flask import g
+from flask.signals import appcontext_tearing_down
+from sqlalchemy import orm
+
+_G_KEY = "_flask_admin_sqla_lite"
+
+
+class ContextSessions:
+    """The sessions resolved in one application context, and what ends them."""
+
+    __slots__ = ("sessions", "teardown")
+
+    def __init__(self) -> None:
+        self.sessions: dict[object, orm.Session] = {}
+        self.teardown = contextlib.ExitStack()
+
+    def session_for(
+        self,
+        key: object,
+        open_session: cabc.Callable[[], object],
+        origin: str,
+        release: cabc.Callable[[orm.Session], object] | None = None,
+    ) -> orm.Session:
+        """Return the session remembered under ``key``, opening it on first use.
+
+        :param key: What the session belongs to, a view or a source.
+        :param open_session: Called once per application context.
+        :param origin: Names ``open_session`` in the error for a wrong return.
+        :param release: Called with the session when the application context ends.
+        """
+        session = self.sessions.get(key)
+
+        if session is None:
+            session = require_session(open_session(), origin)
+            self.sessions[key] = session
+
+            if release is not None:
+                self.teardown.callback(release, session)
+
+        return session
+
+
+def require_session(value: object, origin: str) -> orm.Session:
+    """Return ``value`` if it is a :class:`~sqlalchemy.orm.Session`, else raise."""
+    if isinstance(value, orm.Session):
+        return value
+
+    hint = ""
+
+    if isinstance(value, orm.scoped_session):
+        hint = " To use a 'scoped_session', return 'scoped()' or pass it directly."
+
+    raise TypeError(
+        f"{origin} returned {type(value).__module__}.{type(value).__qualname__},"
+        f" not a 'sqlalchemy.orm.Session'.{hint}"
+    )
+
+
+def context_sessions(user: str) -> ContextSessions:
+    """Return the session store of the current application context.
+
+    :param user: Named in the error raised outside an application context.
+    """
+    try:
+        # One lookup of the context's namespace: this runs on every session use.
+        namespace = g._get_current_object()
+    except RuntimeError:
+        raise RuntimeError(
+            f"{user} needs an application context to resolve its session. Use it"
+            " during a request, or push one with 'with app.app_context():'."
+        ) from None
+
+    store: ContextSessions | None = getattr(namespace, _G_KEY, None)
+
+    if store is None:
+        store = ContextSessions()
+        setattr(namespace, _G_KEY, store)
+
+    return store
+
+
+def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
+    """Release the sessions of the application context that is ending."""
+    store: ContextSessions | None = g.pop(_G_KEY, None)
+
+    if store is not None:
+        store.teardown.close()
+
+
+appcontext_tearing_down.connect(_end_context_sessions)

@@ -1,0 +1,329 @@
+"""Turn what a view is given as its session into a per-context session source."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import inspect
+import numbers
+import typing as t
+import warnings
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import orm
+
+from ._context import context_sessions
+
+try:
+    from flask_sqlalchemy_lite import SQLAlchemy as LiteSQLAlchemy
+except ImportError:  # pragma: no cover - optional dependency
+    LiteSQLAlchemy = None  # type: ignore[assignment,misc]
+
+try:
+    from flask_sqlalchemy import SQLAlchemy as FSASQLAlchemy
+    from flask_sqlalchemy.session import Session as FSASession
+except ImportError:  # pragma: no cover - optional dependency
+    FSASQLAlchemy = None  # type: ignore[assignment,misc]
+    FSASession = None  # type: ignore[assignment,misc]
+
+try:
+    from sqlalchemy.ext import asyncio as sa_async
+
+    _ASYNC_TYPES: tuple[type, ...] = (
+        sa_async.AsyncSession,
+        sa_async.async_sessionmaker,
+        sa_async.async_scoped_session,
+        sa_async.AsyncEngine,
+    )
+except ImportError:  # pragma: no cover - sqlalchemy built without asyncio
+    _ASYNC_TYPES = ()
+
+SourceKind = t.Literal[
+    "flask-sqlalchemy-lite",
+    "flask-sqlalchemy",
+    "scoped_session",
+    "sessionmaker",
+    "engine",
+    "callable",
+    "session",
+    "app-extension",
+]
+
+_WHAT_TO_PASS = (
+    "Pass a Flask-SQLAlchemy-Lite or Flask-SQLAlchemy 'db', a 'scoped_session',"
+    " a 'sessionmaker', an 'Engine', or a function that returns a"
+    " 'sqlalchemy.orm.Session'."
+)
+
+
+class SharedSessionWarning(UserWarning):
+    """A view was given one :class:`~sqlalchemy.orm.Session` instance, which every
+    request and thread will share.
+    """
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SessionSource:
+    """A session source resolved by :func:`resolve_session_source`.
+
+    Call it inside an application context to get the
+    :class:`~sqlalchemy.orm.Session` for that context: the first call opens it,
+    later calls in the same context return the same session, and it is released
+    as :attr:`closed_by` says when the context ends.
+    """
+
+    kind: SourceKind
+    """What was given, e.g. ``"sessionmaker"``."""
+
+    description: str
+    """A short description of the source, used in messages."""
+
+    closed_by: str
+    """Who ends the session, e.g. ``"the view, at app-context teardown"``."""
+
+    shared: bool
+    """Whether one session serves every request and thread (a plain ``Session``)."""
+
+    open: cabc.Callable[[], object] = dataclasses.field(repr=False)
+    """Return the session for the current context; called once per context."""
+
+    release: cabc.Callable[[orm.Session], object] | None = dataclasses.field(repr=False)
+    """Called with the session when the context ends; ``None`` leaves it to its
+    owner."""
+
+    def __call__(self) -> orm.Session:
+        """Return the session of the current application context."""
+        return context_sessions(self.description).session_for(
+            self, self.open, self.description, self.release
+        )
+
+
+def resolve_session_source(
+    source: object = None, *, session_name: str | None = None
+) -> SessionSource:
+    """Check what was given as a session and return how to get one per context.
+
+    Nothing is connected or opened here, so this works without an application
+    context. See :doc:`/compatibility` for the rules.
+
+    :param source: A Flask-SQLAlchemy-Lite or Flask-SQLAlchemy ``SQLAlchemy``
+        instance, Flask-SQLAlchemy's ``db.session``, a
+        :class:`~sqlalchemy.orm.scoped_session`, a
+        :class:`~sqlalchemy.orm.sessionmaker`, an :class:`~sqlalchemy.engine.Engine`,
+        a function without arguments returning a :class:`~sqlalchemy.orm.Session`,
+        a ``Session`` (shared, warns), or ``None`` for the current app's extension.
+    :param session_name: The Flask-SQLAlchemy-Lite session to use,
+        ``db.get_session(session_name)``. Only for a Lite ``db`` or ``None``.
+    :raises TypeError: ``source`` cannot give a synchronous session.
+    """
+    return _resolve(source, session_name, stacklevel=3)
+
+
+def _resolve(
+    source: object, session_name: str | None, *, stacklevel: int
+) -> SessionSource:
+    """Resolve ``source``; ``stacklevel`` points a warning at the user's call."""
+    if session_name is not None:
+        _check_session_name(source, session_name)
+
+    if source is None:
+        return _app_extension_source(session_name)
+
+    if LiteSQLAlchemy is not None and isinstance(source, LiteSQLAlchemy):
+        return _lite_source(source, session_name or "default")
+
+    if FSASQLAlchemy is not None and isinstance(source, FSASQLAlchemy):
+        return _fsa_source(source.session, "Flask-SQLAlchemy 'db'")
+
+    _refuse_async(source)
+
+    if isinstance(source, orm.scoped_session):
+        return _scoped_source(source)
+
+    if isinstance(source, orm.sessionmaker):
+        return _owned_source("sessionmaker", f"sessionmaker {source!r}", source)
+
+    if isinstance(source, sa.Engine):
+        return _owned_source(
+            "engine",
+            f"engine {source!r}",
+            lambda: orm.Session(bind=source),
+        )
+
+    if isinstance(source, orm.Session):
+        return _shared_source(source, stacklevel + 1)
+
+    if isinstance(source, type):
+        raise TypeError(_class_message(source))
+
+    if isinstance(source, (str, bytes, numbers.Number)) or not callable(source):
+        raise TypeError(
+            f"Cannot use {source!r} ({type(source).__qualname__}) as a session"
+            f" source. {_WHAT_TO_PASS}"
+        )
+
+    return _callable_source(source)
+
+
+def _check_session_name(source: object, session_name: str) -> None:
+    if source is not None and not (
+        LiteSQLAlchemy is not None and isinstance(source, LiteSQLAlchemy)
+    ):
+        raise TypeError(
+            f"'session_name={session_name!r}' selects a Flask-SQLAlchemy-Lite"
+            f" session, but the source is {type(source).__qualname__}. Pass the"
+            " Flask-SQLAlchemy-Lite 'db', or drop 'session_name'."
+        )
+
+
+def _refuse_async(source: object) -> None:
+    if isinstance(source, _ASYNC_TYPES) or inspect.iscoroutinefunction(source):
+        raise TypeError(
+            f"Flask-Admin is synchronous and cannot use the async {source!r}"
+            f" ({type(source).__qualname__}). Pass the synchronous equivalent,"
+            " e.g. 'sessionmaker(engine)' instead of 'async_sessionmaker(engine)'."
+        )
+
+
+def _class_message(source: type) -> str:
+    if issubclass(source, orm.Session):
+        return (
+            f"Received the class {source.__qualname__}, not a session source."
+            " Pass 'sessionmaker(engine)' (or 'sessionmaker(engine,"
+            f" class_={source.__qualname__})') so each request gets its own session."
+        )
+
+    return f"Received the class {source.__qualname__}. {_WHAT_TO_PASS}"
+
+
+def _lite_source(db: t.Any, name: str) -> SessionSource:
+    def open_lite_session() -> orm.Session:
+        if not db.engines and db.async_engines:
+            raise RuntimeError(
+                "The Flask-SQLAlchemy-Lite extension on this app only has async"
+                " engines ('SQLALCHEMY_ASYNC_ENGINES'). Flask-Admin needs a"
+                " synchronous engine: configure 'SQLALCHEMY_ENGINES' as well."
+            )
+
+        session: orm.Session = db.get_session(name)
+        return session
+
+    return SessionSource(
+        kind="flask-sqlalchemy-lite",
+        description=f"Flask-SQLAlchemy-Lite 'db' (session {name!r})",
+        closed_by="Flask-SQLAlchemy-Lite, at app-context teardown",
+        shared=False,
+        open=open_lite_session,
+        release=None,
+    )
+
+
+def _fsa_source(scoped: orm.scoped_session[t.Any], description: str) -> SessionSource:
+    return SessionSource(
+        kind="flask-sqlalchemy",
+        description=description,
+        closed_by="Flask-SQLAlchemy, at app-context teardown",
+        shared=False,
+        open=scoped,
+        release=None,
+    )
+
+
+def _scoped_source(scoped: orm.scoped_session[t.Any]) -> SessionSource:
+    # A scoped_session's factory is usually a sessionmaker, but may be any callable.
+    session_class = getattr(scoped.session_factory, "class_", None)
+
+    if (
+        FSASession is not None
+        and isinstance(session_class, type)
+        and issubclass(session_class, FSASession)
+    ):
+        return _fsa_source(scoped, "Flask-SQLAlchemy 'db.session'")
+
+    return SessionSource(
+        kind="scoped_session",
+        description=f"scoped_session {scoped!r}",
+        closed_by="the view, which calls 'remove()' at app-context teardown",
+        shared=False,
+        open=scoped,
+        release=lambda session: scoped.remove(),
+    )
+
+
+def _owned_source(
+    kind: SourceKind, description: str, factory: cabc.Callable[[], orm.Session]
+) -> SessionSource:
+    return SessionSource(
+        kind=kind,
+        description=description,
+        closed_by="the view, at app-context teardown",
+        shared=False,
+        open=factory,
+        release=orm.Session.close,
+    )
+
+
+def _shared_source(session: orm.Session, stacklevel: int) -> SessionSource:
+    warnings.warn(
+        "A 'Session' instance is shared by every request and thread that uses"
+        " this view. Pass 'sessionmaker(engine)', a 'scoped_session' or your"
+        " Flask-SQLAlchemy(-Lite) 'db' so each request gets its own session.",
+        SharedSessionWarning,
+        stacklevel=stacklevel,
+    )
+    return SessionSource(
+        kind="session",
+        description=f"shared session {session!r}",
+        closed_by="its owner; the view rolls back its transaction after each request",
+        shared=True,
+        open=lambda: session,
+        release=orm.Session.rollback,
+    )
+
+
+def _callable_source(function: cabc.Callable[..., object]) -> SessionSource:
+    try:
+        inspect.signature(function).bind()
+    except TypeError:
+        raise TypeError(
+            f"The session function {function!r} must be callable without"
+            " arguments: it is called once per application context to return"
+            " the 'Session' to use."
+        ) from None
+    except ValueError:  # pragma: no cover - builtins without a signature
+        pass
+
+    name = getattr(function, "__qualname__", repr(function))
+    return SessionSource(
+        kind="callable",
+        description=f"session function {name}()",
+        closed_by="the function's owner",
+        shared=False,
+        open=function,
+        release=None,
+    )
+
+
+def _app_extension_source(session_name: str | None) -> SessionSource:
+    def open_extension_session() -> object:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        extension = app.extensions.get("sqlalchemy")
+
+        if extension is None:
+            raise RuntimeError(
+                f"No session source was given and the app {app.name!r} has no"
+                " Flask-SQLAlchemy-Lite or Flask-SQLAlchemy extension. Call"
+                " 'db.init_app(app)', or pass the session source to the view."
+            )
+
+        return _resolve(extension, session_name, stacklevel=2).open()
+
+    return SessionSource(
+        kind="app-extension",
+        description="the app's SQLAlchemy extension",
+        closed_by="the app's SQLAlchemy extension, at app-context teardown",
+        shared=False,
+        open=open_extension_session,
+        release=None,
+    )

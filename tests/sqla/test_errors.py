@@ -1,0 +1,209 @@
+"""Wrong input fails early with a message that names it and says what to pass."""
+
+from __future__ import annotations
+
+import typing as t
+
+import flask_sqlalchemy_lite
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import orm
+from sqlalchemy.ext import asyncio as sa_async
+
+from flask_admin.contrib.sqla_lite import ModelView
+
+from .admin_app import build_app
+from .admin_app import build_views
+from .models import Team
+from .sources import SourceSetup
+
+ASYNC_URL = "postgresql+psycopg://nobody@127.0.0.1:9/never"
+"""Async engines are built but never connected."""
+
+
+async def async_get_session() -> orm.Session:
+    """A coroutine function, which Flask-Admin cannot await."""
+    raise AssertionError("never called")
+
+
+def needs_an_argument(tenant: str) -> orm.Session:
+    """A session function that cannot be called without arguments."""
+    raise AssertionError("never called")
+
+
+def async_sources() -> list[object]:
+    """Each async form of a session source."""
+    engine = sa_async.create_async_engine(ASYNC_URL)
+    maker = sa_async.async_sessionmaker(engine)
+    return [
+        engine,
+        maker,
+        sa_async.AsyncSession(engine),
+        sa_async.async_scoped_session(maker, scopefunc=lambda: 1),
+        async_get_session,
+    ]
+
+
+@pytest.mark.parametrize(
+    "index",
+    range(5),
+    ids=(
+        "AsyncEngine",
+        "async_sessionmaker",
+        "AsyncSession",
+        "async_scoped_session",
+        "coroutine-function",
+    ),
+)
+def test_async_sources_are_refused(index: int) -> None:
+    """Every async form is refused at construction, with the sync equivalent."""
+    source = async_sources()[index]
+
+    with pytest.raises(TypeError, match="synchronous and cannot use the async"):
+        ModelView(Team, source)
+
+
+@pytest.mark.parametrize(
+    ("source", "phrase"),
+    (
+        (orm.Session, "Received the class Session.*Pass 'sessionmaker\\(engine\\)'"),
+        (dict, "Received the class dict"),
+        ("sqlite:///app.db", r"Cannot use 'sqlite:///app.db' \(str\)"),
+        (42, r"Cannot use 42 \(int\)"),
+        (1.5, r"Cannot use 1.5 \(float\)"),
+        (object(), r"Cannot use <object object .*> \(object\)"),
+        ([], r"Cannot use \[\] \(list\)"),
+        (needs_an_argument, "must be callable without arguments"),
+    ),
+    ids=(
+        "Session-class",
+        "other-class",
+        "str",
+        "int",
+        "float",
+        "object",
+        "list",
+        "args",
+    ),
+)
+def test_wrong_sources_are_refused(source: object, phrase: str) -> None:
+    """Anything that cannot give a session is refused at construction."""
+    with pytest.raises(TypeError, match=phrase) as info:
+        ModelView(Team, source)
+
+    assert "Pass" in str(info.value) or "arguments" in str(info.value)
+
+
+def test_session_name_needs_a_lite_source() -> None:
+    """A session name with a source other than Flask-SQLAlchemy-Lite is refused."""
+    with pytest.raises(TypeError, match="'session_name='admin'' selects a Flask"):
+        ModelView(Team, orm.sessionmaker(), session_name="admin")
+
+
+def app_with_source(source: object, db_url: str, view_base: type = ModelView) -> Flask:
+    """An app in testing mode, so errors propagate out of the test client."""
+    engine = sa.create_engine(db_url)
+    setup = SourceSetup(source, lambda app: None, lambda app: engine, engine.dispose)
+    app = build_app(setup, build_views(source, view_base))
+    app.testing = True
+    engine.dispose()
+    return app
+
+
+@pytest.mark.parametrize(
+    ("returned", "phrase"),
+    (
+        ("not a session", "returned builtins.str, not a 'sqlalchemy.orm.Session'"),
+        (
+            orm.scoped_session(orm.sessionmaker()),
+            "returned sqlalchemy.orm.scoping.scoped_session.*return 'scoped\\(\\)'",
+        ),
+    ),
+    ids=("str", "scoped_session"),
+)
+def test_callable_returning_no_session(
+    returned: object, phrase: str, db_url: str
+) -> None:
+    """A function returning something else fails at request time, naming the
+    function and the type it returned."""
+    client = app_with_source(lambda: returned, db_url).test_client()
+
+    with pytest.raises(TypeError, match=f"session function .*<lambda>\\(\\) {phrase}"):
+        client.get("/admin/person/")
+
+
+def test_override_returning_no_session(db_url: str) -> None:
+    """An overridden ``get_session()`` returning something else names the view."""
+
+    class WrongView(ModelView):
+        def get_session(self) -> t.Any:
+            return 42
+
+    client = app_with_source(orm.sessionmaker(), db_url, WrongView).test_client()
+
+    with pytest.raises(
+        TypeError, match=r"PersonView\(Person\).get_session\(\) returned builtins.int"
+    ):
+        client.get("/admin/person/")
+
+
+@pytest.mark.parametrize(
+    "error",
+    (LookupError("tenant not found"), TypeError("tenant id must be an int")),
+    ids=("LookupError", "TypeError"),
+)
+def test_exception_from_session_function_propagates(
+    error: Exception, db_url: str
+) -> None:
+    """An exception raised by the user's function reaches the caller unchanged,
+    a ``TypeError`` included (Flask-Admin would otherwise retry the view)."""
+
+    def get_session() -> orm.Session:
+        raise error
+
+    client = app_with_source(get_session, db_url).test_client()
+
+    with pytest.raises(type(error)) as info:
+        client.get("/admin/person/")
+
+    assert info.value is error
+
+
+def test_no_extension_for_an_omitted_source(db_url: str) -> None:
+    """An omitted source on an app without a SQLAlchemy extension says what to do."""
+    client = app_with_source(None, db_url).test_client()
+
+    with pytest.raises(
+        RuntimeError,
+        match=r"has no Flask-SQLAlchemy-Lite or .* Call 'db.init_app\(app\)'",
+    ):
+        client.get("/admin/person/")
+
+
+def test_lite_with_only_async_engines() -> None:
+    """A Flask-SQLAlchemy-Lite extension with only async engines is explained."""
+    db = flask_sqlalchemy_lite.SQLAlchemy()
+    views = build_views(db)
+
+    def init_app(app: Flask) -> None:
+        app.config["SQLALCHEMY_ASYNC_ENGINES"] = {"default": ASYNC_URL}
+        db.init_app(app)
+
+    app = build_app(
+        SourceSetup(db, init_app, lambda app: db.engine, lambda: None), views
+    )
+    app.testing = True
+
+    with pytest.raises(RuntimeError, match="only has async engines"):
+        app.test_client().get("/admin/person/")
+
+
+def test_get_session_outside_an_app_context() -> None:
+    """Asking for the session with no application context says how to get one."""
+    view = ModelView(Team, orm.sessionmaker())
+
+    with pytest.raises(
+        RuntimeError, match=r"needs an application context.*app_context"
+    ):
+        view.get_session()

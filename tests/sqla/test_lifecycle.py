@@ -1,0 +1,177 @@
+"""Sessions live for one request: a new one each time, nothing left checked out,
+and a row changed by someone else is seen on the next request."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import orm
+
+from flask_admin.contrib.sqla_lite import SharedSessionWarning
+
+from . import admin_app
+from .admin_app import build_app
+from .admin_app import build_views
+from .sources import shared_session
+from .sources import SOURCES
+from .sources import SourceSetup
+
+
+class Recorded:
+    """An admin app whose views record every session ``get_session()`` returns."""
+
+    def __init__(self, setup: SourceSetup) -> None:
+        self.setup = setup
+        self.sessions: list[orm.Session] = []
+        sessions = self.sessions
+
+        class RecordingView(setup.view_base):  # type: ignore[misc,name-defined]
+            def get_session(self) -> orm.Session:
+                session: orm.Session = super().get_session()
+                sessions.append(session)
+                return session
+
+        views = build_views(setup.source, RecordingView, **setup.view_options)
+        self.app: Flask = build_app(setup, views)
+        self.client: FlaskClient = self.app.test_client()
+
+    def checked_out(self) -> int:
+        """Connections of the view's engine checked out of the pool right now."""
+        pool = self.setup.engine_for(self.app).pool
+        return pool.checkedout()  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+def recorded(setup: SourceSetup) -> Recorded:
+    """The admin app over the parametrised source, recording sessions."""
+    return Recorded(setup)
+
+
+READ_ONLY_REQUESTS = (
+    "/admin/person/",
+    "/admin/person/?search=a",
+    "/admin/person/details/?id={alice}",
+    "/admin/person/edit/?id={alice}",
+    "/admin/person/ajax/lookup/?name=team&query=r",
+    "/admin/person/export/csv/",
+    "/admin/person_select/new/",
+)
+
+
+def test_new_session_per_request(recorded: Recorded, seeded: dict[str, int]) -> None:
+    """Each request gets its own session, resolved once per view."""
+    recorded.client.get("/admin/person/")
+    recorded.client.get("/admin/person/")
+    first, second = recorded.sessions
+    assert first is not second
+
+
+def test_one_session_for_a_whole_request(
+    recorded: Recorded, seeded: dict[str, int]
+) -> None:
+    """A create that runs the ajax loader, inline models and validators resolves
+    the session once."""
+    response = recorded.client.post(
+        "/admin/person/new/",
+        data={"name": "eve", "team": str(seeded["red"]), "addresses-0-street": "A"},
+    )
+    assert response.status_code == 302
+    assert len(recorded.sessions) == 1
+
+
+def test_nothing_checked_out_after_each_request(
+    recorded: Recorded, seeded: dict[str, int]
+) -> None:
+    """After every read-only and writing request the pool is drained."""
+    for url in READ_ONLY_REQUESTS:
+        response = recorded.client.get(url.format(**seeded))
+        assert response.status_code == 200, url
+        assert recorded.checked_out() == 0, url
+
+    recorded.client.post(f"/admin/person/edit/?id={seeded['bob']}", data={"name": "b"})
+    assert recorded.checked_out() == 0
+
+
+def test_change_by_someone_else_is_seen(
+    recorded: Recorded, seeded: dict[str, int], out_of_band: sa.Engine
+) -> None:
+    """A row updated out of band between two requests shows its new value."""
+    details = f"/admin/person/details/?id={seeded['alice']}"
+    assert "alice" in recorded.client.get(details).get_data(as_text=True)
+
+    with out_of_band.begin() as conn:
+        conn.execute(sa.text("UPDATE person SET name = 'alison' WHERE name = 'alice'"))
+
+    assert "alison" in recorded.client.get("/admin/person/").get_data(as_text=True)
+    assert "alison" in recorded.client.get(details).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "source_id", ("sessionmaker", "engine"), ids=("sessionmaker", "engine")
+)
+def test_view_closes_the_sessions_it_creates(
+    source_id: str, db_url: str, seeded: dict[str, int]
+) -> None:
+    """A session the view made from a sessionmaker or engine is closed at teardown."""
+    recorded = Recorded(SOURCES[source_id](db_url))
+    recorded.client.get(f"/admin/person/details/?id={seeded['alice']}")
+    (session,) = recorded.sessions
+    assert not session.in_transaction()
+    assert len(session.identity_map) == 0
+    recorded.setup.dispose()
+
+
+def test_scoped_session_is_removed_at_teardown(
+    db_url: str, seeded: dict[str, int]
+) -> None:
+    """The view ends the registry's session of a ``scoped_session`` at teardown."""
+    engine = sa.create_engine(db_url)
+    scoped = orm.scoped_session(orm.sessionmaker(engine))
+    setup = SourceSetup(scoped, lambda app: None, lambda app: engine, engine.dispose)
+    recorded = Recorded(setup)
+    recorded.client.get("/admin/person/")
+    assert not scoped.registry.has()
+    assert not recorded.sessions[0].in_transaction()
+    engine.dispose()
+
+
+def test_callable_session_is_left_to_its_owner(
+    db_url: str, seeded: dict[str, int]
+) -> None:
+    """A session returned by the user's function is not closed by the view."""
+    engine = sa.create_engine(db_url)
+    owned = orm.Session(engine)
+    setup = SourceSetup(
+        lambda: owned, lambda app: None, lambda app: engine, engine.dispose
+    )
+    Recorded(setup).client.get("/admin/person/")
+    assert owned.in_transaction()
+    assert len(owned.identity_map) > 0
+    owned.close()
+    engine.dispose()
+
+
+def test_shared_session_is_warned_and_left_without_transaction(
+    db_url: str, seeded: dict[str, int], out_of_band: sa.Engine
+) -> None:
+    """A plain ``Session`` warns where the view is built, serves every request,
+    and has no open transaction after each one, so changes are seen."""
+    setup = shared_session(db_url)
+
+    with pytest.warns(SharedSessionWarning, match="shared by every request") as record:
+        recorded = Recorded(setup)
+
+    assert record[0].filename == admin_app.__file__
+    recorded.client.get("/admin/person/")
+    assert not recorded.sessions[0].in_transaction()
+    assert recorded.checked_out() == 0
+
+    with out_of_band.begin() as conn:
+        conn.execute(sa.text("UPDATE person SET name = 'alison' WHERE name = 'alice'"))
+
+    assert "alison" in recorded.client.get("/admin/person/").get_data(as_text=True)
+    first, second = recorded.sessions
+    assert first is second
+    setup.dispose()
