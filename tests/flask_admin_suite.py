@@ -9,6 +9,8 @@ tests whose outcome we change on purpose are listed in
 
 from __future__ import annotations
 
+import gc
+import importlib.metadata
 import os
 import typing as t
 
@@ -36,6 +38,16 @@ INTENDED_DIFFERENCES: dict[str, str] = {
 """Test (``file::function``, every parametrisation) → why its outcome differs with
 our view. Flask-Admin's expected-failure mark is removed from these tests, so
 they must pass with ours."""
+
+BROKEN_IN_RELEASE: dict[tuple[str, str], str] = {
+    ("2.2.0", "test_basic.py::test_sqlalite_session_raises"): (
+        "Flask-Admin 2.2.0's test passes the (Model1, Model2) tuple returned by"
+        " create_models() as the model, so it cannot pass with any view; fixed in"
+        " 2.2.1"
+    ),
+}
+"""(Flask-Admin version, test) → why that release's test is skipped: a bug in
+the test itself, not a difference of our view."""
 
 flask_admin.contrib.sqla.ModelView = ModelView
 
@@ -93,6 +105,7 @@ def pytest_collection_modifyitems(
     raise warnings in its tests, and drop its expected failures from the
     intended differences."""
     upstream = [item for item in items if _is_upstream(item)]
+    release = importlib.metadata.version("flask-admin")
     config.stash[_COLLECTED] = len(upstream)
     postgres = [item for item in upstream if "test_postgres.py::" in item.nodeid]
     reason = _prepare_postgres_database() if postgres else None
@@ -111,8 +124,27 @@ def pytest_collection_modifyitems(
         # repository's pyproject.toml, not in the wheel.
         item.add_marker(pytest.mark.filterwarnings("default"))
 
-        if item.nodeid.split("[")[0].split("/")[-1] in INTENDED_DIFFERENCES:
+        test = f"{item.path.name}::{item.name.split('[')[0]}"
+
+        if (release, test) in BROKEN_IN_RELEASE:
+            reason = BROKEN_IN_RELEASE[release, test]
+            item.add_marker(pytest.mark.skip(reason=reason))
+        elif test in INTENDED_DIFFERENCES:
             item.own_markers = [m for m in item.own_markers if m.name != "xfail"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Collect the engines Flask-Admin's PostgreSQL fixtures leave undisposed
+    while the test's warning filters apply.
+
+    Otherwise their psycopg connections are garbage-collected after the session
+    and their ``ResourceWarning`` fails the run under ``filterwarnings = error``.
+    The fixtures are finalized by now; pytest drops their values right after.
+    """
+    if _is_upstream(item) and item.path.name == "test_postgres.py":
+        item.funcargs.clear()  # type: ignore[attr-defined]
+        gc.collect()
 
 
 def pytest_terminal_summary(terminalreporter: t.Any, config: pytest.Config) -> None:
