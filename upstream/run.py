@@ -114,27 +114,28 @@ def run(
 # The release ---------------------------------------------------------------------
 
 
+def pip(
+    python: str | os.PathLike[str], command: str, *args: str | os.PathLike[str]
+) -> None:
+    """Run a quiet ``pip command`` with ``python``."""
+    run([python, "-m", "pip", command, "--quiet", "--disable-pip-version-check", *args])
+
+
 def fetch_sdist(version: str, sha256: str | None) -> pathlib.Path:
     """Download Flask-Admin's sdist from PyPI (once) and check its hash."""
     target = BUILD / "dist" / f"flask_admin-{version}.tar.gz"
 
     if not target.exists():
         with tempfile.TemporaryDirectory() as tmp:
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--no-deps",
-                    "--no-binary",
-                    ":all:",
-                    f"flask-admin=={version}",
-                    "--dest",
-                    tmp,
-                ]
+            pip(
+                sys.executable,
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"flask-admin=={version}",
+                "--dest",
+                tmp,
             )
             (downloaded,) = pathlib.Path(tmp).glob("*.tar.gz")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -336,37 +337,19 @@ def install(
     python: pathlib.Path, tree: pathlib.Path, *, constraints: list[str]
 ) -> None:
     """Install ``tree`` with its extras and the test requirements of both suites."""
-    run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *constraints,
-            f"{tree}[{layout.EXTRAS}]",
-            *dependency_group(tree / "pyproject.toml", layout.TEST_GROUP),
-            *our_test_requirements(),
-        ]
+    pip(
+        python,
+        "install",
+        *constraints,
+        f"{tree}[{layout.EXTRAS}]",
+        *dependency_group(tree / "pyproject.toml", layout.TEST_GROUP),
+        *our_test_requirements(),
     )
 
 
 def reinstall(python: pathlib.Path, tree: pathlib.Path) -> None:
     """Replace the installed Flask-Admin with ``tree``, dependencies unchanged."""
-    run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--force-reinstall",
-            tree,
-        ]
-    )
+    pip(python, "install", "--no-deps", "--force-reinstall", tree)
 
 
 # Servers -------------------------------------------------------------------------
