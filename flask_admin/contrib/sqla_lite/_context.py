@@ -21,7 +21,8 @@ class ContextSessions:
 
     def __init__(self) -> None:
         self.sessions: dict[object, orm.Session] = {}
-        self.teardown = contextlib.ExitStack()
+        # Created with the first release: most sources have nothing to release.
+        self.teardown: contextlib.ExitStack | None = None
 
     def session_for(
         self,
@@ -44,6 +45,9 @@ class ContextSessions:
             self.sessions[key] = session
 
             if release is not None:
+                if self.teardown is None:
+                    self.teardown = contextlib.ExitStack()
+
                 self.teardown.callback(release, session)
 
         return session
@@ -79,7 +83,8 @@ def context_sessions(user: str) -> ContextSessions:
             " during a request, or push one with 'with app.app_context():'."
         ) from None
 
-    store: ContextSessions | None = getattr(namespace, _G_KEY, None)
+    # 'get', not 'getattr': a missing attribute raises inside the namespace.
+    store: ContextSessions | None = namespace.get(_G_KEY)
 
     if store is None:
         store = ContextSessions()
@@ -90,9 +95,10 @@ def context_sessions(user: str) -> ContextSessions:
 
 def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
     """Release the sessions of the application context that is ending."""
-    store: ContextSessions | None = g.pop(_G_KEY, None)
+    # The namespace itself, not the 'g' proxy: this runs as every app context ends.
+    store: ContextSessions | None = g._get_current_object().pop(_G_KEY, None)
 
-    if store is not None:
+    if store is not None and store.teardown is not None:
         store.teardown.close()
 
 
