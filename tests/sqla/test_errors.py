@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 import flask_sqlalchemy_lite
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask import views
 from sqlalchemy import orm
 from sqlalchemy.ext import asyncio as sa_async
 
+from flask_admin import expose_plugview
 from flask_admin.contrib.sqla_lite import ModelView
 
 from .admin_app import build_app
 from .admin_app import build_views
+from .models import Person
 from .models import Team
 from .sources import SourceSetup
 
@@ -207,3 +211,40 @@ def test_get_session_outside_an_app_context() -> None:
         RuntimeError, match=r"needs an application context.*app_context"
     ):
         view.get_session()
+
+
+def counted(calls: list[str]) -> t.Callable[[t.Any], t.Any]:
+    """A view decorator, the ``*args, **kwargs`` kind, that records each call."""
+
+    def decorator(view: t.Any) -> t.Any:
+        @functools.wraps(view)
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            calls.append(view.__name__)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def test_decorated_pluggable_view_still_runs(db_url: str) -> None:
+    """A ``flask.views.View`` exposed with ``expose_plugview`` and wrapped in
+    ``decorators`` runs once, with the admin view as ``cls``, although a
+    ``TypeError`` inside a view function is no longer retried."""
+    calls: list[str] = []
+
+    class ReportView(ModelView):
+        @expose_plugview("/report/")
+        class Report(views.View):
+            decorators = [counted(calls)]
+
+            def dispatch_request(self, cls: ModelView) -> str:
+                count = cls.session.scalar(sa.select(sa.func.count(Person.id)))
+                return f"{cls.endpoint}: {count} people"
+
+    engine = sa.create_engine(db_url)
+    app = app_with_source(orm.sessionmaker(engine), db_url, ReportView)
+    response = app.test_client().get("/admin/person/report/")
+    engine.dispose()
+    assert response.get_data(as_text=True) == "person: 0 people"
+    assert calls == ["Report"]

@@ -106,11 +106,18 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
     ) -> t.Any:
         """Run a view function, letting a ``TypeError`` raised inside it through.
 
-        Flask-Admin retries any ``TypeError`` as a call with ``cls=self``, which
-        would replace an error from the session source (a function returning the
-        wrong type, or raising ``TypeError`` itself) with an unrelated one. Only a
-        call that fails to bind its arguments is retried here.
+        Flask-Admin calls ``fn(self, ...)`` and retries any ``TypeError`` as
+        ``fn(cls=self, ...)``, the calling convention of views exposed with
+        ``expose_plugview``. That retry would replace an error from the session
+        source (a function returning the wrong type, or raising ``TypeError``
+        itself) with an unrelated one. Here a pluggable view, recognised by the
+        ``view_class`` that ``View.as_view`` sets even when ``decorators`` wrap
+        it, is called with ``cls=`` directly; any other view is retried only
+        when the call itself failed to bind its arguments.
         """
+        if hasattr(fn, "view_class"):
+            return fn(cls=self, **kwargs)
+
         try:
             return fn(self, *args, **kwargs)
         except TypeError as error:
