@@ -238,9 +238,10 @@ def test_decorated_pluggable_view_still_runs(db_url: str) -> None:
         class Report(views.View):
             decorators = [counted(calls)]
 
-            def dispatch_request(self, cls: ModelView) -> str:
-                count = cls.session.scalar(sa.select(sa.func.count(Person.id)))
-                return f"{cls.endpoint}: {count} people"
+            def dispatch_request(self, **kwargs: t.Any) -> str:
+                view: ModelView = kwargs["cls"]
+                count = view.session.scalar(sa.select(sa.func.count(Person.id)))
+                return f"{view.endpoint}: {count} people"
 
     engine = sa.create_engine(db_url)
     app = app_with_source(orm.sessionmaker(engine), db_url, ReportView)
