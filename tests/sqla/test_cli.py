@@ -19,11 +19,16 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
+from flask import has_app_context
+from flask import has_request_context
+from flask.globals import app_ctx
 from flask_admin.contrib.sqla import _compat as stock_compat
 from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
+from sqlalchemy.ext import asyncio as sa_async
 
 from flask_admin import Admin
+from flask_admin.contrib.sqla_lite import _cli as cli_module
 from flask_admin.contrib.sqla_lite import ModelView
 from flask_admin.contrib.sqla_lite import SharedSessionWarning
 from flask_admin.contrib.sqla_lite._cli import admin_sessions
@@ -111,6 +116,26 @@ def stock_lite(env: Env, app: Flask) -> AnyModelView:
         return stock_view.ModelView(Team, env.lite, endpoint="stock_lite")
 
 
+def app_context_id() -> int:
+    """The scope function of the workaround from flask-admin #2585."""
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+
+
+def issue_2585(env: Env, app: Flask) -> orm.scoped_session[orm.Session]:
+    """``scoped_session(db.sessionmaker, scopefunc=<app context id>)``, the
+    workaround from flask-admin #2585, which reads ``db.sessionmaker`` in an app
+    context."""
+    with app.app_context():
+        factory = env.lite.sessionmaker
+
+    return orm.scoped_session(factory, scopefunc=app_context_id)
+
+
+async def async_session_function() -> sa_async.AsyncSession:
+    """An ``async def`` session function (never awaited here)."""
+    return sa_async.AsyncSession()
+
+
 def shared(env: Env, app: Flask) -> ModelView:
     """Our view over one ``Session``, which warns at registration."""
     with pytest.warns(SharedSessionWarning):
@@ -180,6 +205,16 @@ CASES: dict[str, Case] = {
         ours(
             "scoped_session",
             lambda env: orm.scoped_session(orm.sessionmaker(env.engine)),
+        ),
+        False,
+        "scoped_session",
+        "request",
+        "ok",
+    ),
+    "scoped_scopefunc": Case(
+        "lite",
+        lambda env, app: ModelView(
+            Team, issue_2585(env, app), endpoint="scoped_scopefunc"
         ),
         False,
         "scoped_session",
@@ -277,6 +312,15 @@ CASES: dict[str, Case] = {
         "app-lifetime",
         "idle in transaction",
     ),
+    "stock_scoped_scopefunc": Case(
+        "lite",
+        lambda env, app: stock("stock_scoped_scopefunc", issue_2585(env, app)),
+        True,
+        "scoped_session",
+        "key",
+        "app-lifetime",
+        "it leaks a session per request",
+    ),
     "stock_shared": Case(
         "none",
         lambda env, app: stock("stock_shared", orm.Session(env.engine)),
@@ -303,6 +347,58 @@ CASES: dict[str, Case] = {
         "none",
         "broken",
         "the 'engine' it was given has no such method",
+    ),
+    "stock_callable": Case(
+        "none",
+        lambda env, app: stock("stock_callable", lambda: orm.Session(env.engine)),
+        True,
+        "callable",
+        "none",
+        "broken",
+        "the 'callable' it was given has no such method",
+    ),
+    "stock_async_sessionmaker": Case(
+        "none",
+        lambda env, app: stock(
+            "stock_async_sessionmaker", sa_async.async_sessionmaker()
+        ),
+        True,
+        "async",
+        "none",
+        "broken",
+        "calls '.query()' on the async_sessionmaker",
+    ),
+    "stock_async_session": Case(
+        "none",
+        lambda env, app: stock("stock_async_session", sa_async.AsyncSession()),
+        True,
+        "async",
+        "none",
+        "broken",
+        "calls '.query()' on the AsyncSession",
+    ),
+    "stock_async_scoped_session": Case(
+        "none",
+        lambda env, app: stock(
+            "stock_async_scoped_session",
+            sa_async.async_scoped_session(
+                sa_async.async_sessionmaker(), scopefunc=app_context_id
+            ),
+        ),
+        True,
+        "async",
+        "none",
+        "broken",
+        "calls '.query()' on the async_scoped_session",
+    ),
+    "stock_async_function": Case(
+        "none",
+        lambda env, app: stock("stock_async_function", async_session_function),
+        True,
+        "async",
+        "none",
+        "broken",
+        "the coroutine function async_session_function()",
     ),
     "stock_none": Case(
         "none",
@@ -332,7 +428,9 @@ CASES: dict[str, Case] = {
         "has no Flask-SQLAlchemy-Lite or Flask-SQLAlchemy extension",
     ),
 }
-"""One view per source kind, stock and ours, by endpoint."""
+"""One view per source kind, stock and ours, by endpoint. Our view refuses every
+async source when it is built (see ``test_errors.py``), so no app can hold one and
+there is no row for it."""
 
 
 @pytest.fixture(scope="module")
@@ -422,8 +520,21 @@ def test_classifies_each_source(endpoint: str, apps: dict[Extension, Flask]) -> 
         ("scoped_session", "the view, which calls 'remove()' at app-context teardown"),
         ("stock_scoped_session", "nobody after a request"),
         ("stock_shared", "nothing ends its transaction after a request"),
+        (
+            "scoped_scopefunc",
+            "the view, which calls 'remove()' at app-context teardown",
+        ),
+        ("stock_scoped_scopefunc", "each key's session lives on"),
     ),
-    ids=("lite-none", "fsa-none", "scoped", "stock-scoped", "stock-shared"),
+    ids=(
+        "lite-none",
+        "fsa-none",
+        "scoped",
+        "stock-scoped",
+        "stock-shared",
+        "scope-key",
+        "stock-scope-key",
+    ),
 )
 def test_names_who_closes_the_session(
     endpoint: str, closed_by: str, apps: dict[Extension, Flask]
@@ -456,26 +567,166 @@ def test_opens_no_connection(env: Env, apps: dict[Extension, Flask]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("is_stock", "scope", "status"),
+    ((True, "key", "app-lifetime"), (False, "request", "ok")),
+    ids=("stock", "ours"),
+)
+def test_reads_scopefunc_without_calling_it(
+    env: Env, is_stock: bool, scope: str, status: str
+) -> None:
+    """A custom ``scopefunc`` is named in the row's description, never called."""
+    calls: list[None] = []
+
+    def request_key() -> int:
+        calls.append(None)
+        return 1
+
+    scoped = orm.scoped_session(orm.sessionmaker(env.engine), scopefunc=request_key)
+    app = env.app("none")
+    view = (
+        stock("keyed", scoped)
+        if is_stock
+        else ModelView(Team, scoped, endpoint="keyed")
+    )
+    Admin(app).add_view(view)
+
+    row = json_rows(app)["keyed"]
+
+    assert (row["scope"], row["status"]) == (scope, status)
+    assert row["description"].endswith("with scopefunc " + request_key.__qualname__)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("is_stock", "left_open"), ((True, 2), (False, 0)), ids=("stock", "ours")
+)
+def test_scope_key_rows_match_requests(
+    env: Env, is_stock: bool, left_open: int
+) -> None:
+    """Served twice, the #2585 workaround leaves a session and a connection per
+    request behind with a stock view and none with ours, as their rows say."""
+    app = env.app("lite")
+    scoped = issue_2585(env, app)
+    view = (
+        stock("team", scoped) if is_stock else ModelView(Team, scoped, endpoint="team")
+    )
+    Admin(app).add_view(view)
+    row = json_rows(app)["team"]
+
+    with app.app_context():
+        pool = env.lite.engine.pool
+
+    assert isinstance(pool, sa.QueuePool)
+    client = app.test_client()
+    sessions: dict[object, orm.Session] = scoped.registry.registry
+
+    try:
+        for _ in range(2):
+            assert client.get("/admin/team/").status_code == 200
+
+        assert (len(sessions), pool.checkedout()) == (left_open, left_open)
+    finally:
+        for session in sessions.values():
+            session.close()
+
+    expected = ("key", "app-lifetime") if is_stock else ("request", "ok")
+    assert (row["scope"], row["status"]) == expected
+
+
+def test_ours_removes_keyed_session_after_request_context(env: Env) -> None:
+    """Our view removes a ``scoped_session``'s session as the app context ends,
+    after the request context, asking the ``scopefunc`` for its key there."""
+    contexts: list[tuple[bool, bool]] = []
+
+    def key() -> int:
+        contexts.append((has_app_context(), has_request_context()))
+        return app_context_id()
+
+    scoped = orm.scoped_session(orm.sessionmaker(env.engine), scopefunc=key)
+    app = env.app("none")
+    Admin(app).add_view(ModelView(Team, scoped, endpoint="team"))
+
+    assert app.test_client().get("/admin/team/").status_code == 200
+    assert (contexts[0], contexts[-1]) == ((True, True), (True, False))
+    assert scoped.registry.registry == {}
+
+
+@pytest.mark.parametrize(
+    ("constant", "one_session"),
+    ((False, False), (True, True)),
+    ids=("app-context-key", "constant-key"),
+)
+def test_ours_shares_session_of_constant_key(
+    env: Env, constant: bool, one_session: bool
+) -> None:
+    """Two app contexts open at once get a session each from a key per app
+    context, and one between them from a constant key."""
+    scopefunc = (lambda: "constant") if constant else app_context_id
+    scoped = orm.scoped_session(orm.sessionmaker(env.engine), scopefunc=scopefunc)
+    view = ModelView(Team, scoped)
+    app = env.app("none")
+
+    with app.app_context():
+        outer = view.get_session()
+
+        with app.app_context():
+            inner = view.get_session()
+
+    assert (outer is inner) == one_session
+
+
+@pytest.mark.parametrize(
+    ("tty", "columns", "width"),
+    ((False, "200", 80), (True, "100", 100)),
+    ids=("piped", "terminal"),
+)
+def test_wraps_details_to_terminal_or_80_columns(
+    apps: dict[Extension, Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    tty: bool,
+    columns: str,
+    width: int,
+) -> None:
+    """The lines under a row fit the terminal, and 80 columns when piped
+    whatever ``COLUMNS`` says, so piped output is the same everywhere."""
+    monkeypatch.setenv("COLUMNS", columns)
+
+    monkeypatch.setattr(cli_module, "_stdout_is_terminal", lambda: tty)
+    lines = run(apps["none"]).output.splitlines()
+    details = [len(line) for line in lines if line.startswith("      ")]
+
+    assert width - 20 < max(details) <= width
+
+
+@pytest.mark.parametrize(
     ("endpoint", "exit_code"),
     (
         ("sessionmaker", 0),
         ("stock_fsa_db", 0),
         ("shared", 1),
         ("stock_scoped_session", 1),
+        ("scoped_scopefunc", 0),
+        ("stock_scoped_scopefunc", 1),
         ("stock_shared", 1),
         ("stock_lite", 1),
         ("none_without_extension", 1),
         ("stock_sessionmaker", 1),
+        ("stock_callable", 1),
+        ("stock_async_sessionmaker", 1),
     ),
     ids=(
         "ok",
         "stock-ok",
         "app-lifetime",
         "stock-thread",
+        "scope-key",
+        "stock-scope-key",
         "stock-app-lifetime",
         "fragile",
         "broken",
         "stock-broken",
+        "stock-callable",
+        "stock-async",
     ),
 )
 def test_check_exit_code(env: Env, endpoint: str, exit_code: int) -> None:
@@ -493,9 +744,12 @@ def test_table_aligns_columns(apps: dict[Extension, Flask]) -> None:
     rows = [line for line in lines if not line.startswith("      ")]
     session, status = header.index("SESSION"), header.index("STATUS")
 
-    assert len(rows) == 9
-    assert {row[session:status].rstrip() for row in rows} == {"per request"}
-    assert {row[status - 1 :] for row in rows} == {" ok", " fragile"}
+    assert len(rows) == 11
+    assert {row[session:status].rstrip() for row in rows} == {
+        "per request",
+        "per scope key",
+    }
+    assert {row[status - 1 :] for row in rows} == {" ok", " fragile", " app-lifetime"}
 
 
 def test_table_shows_closer_and_warning_under_row(apps: dict[Extension, Flask]) -> None:
@@ -507,7 +761,7 @@ def test_table_shows_closer_and_warning_under_row(apps: dict[Extension, Flask]) 
         " closed by: Flask-SQLAlchemy-Lite, at app-context teardown"
         " warning: Stock Flask-Admin reads 'db.session' when the view is built"
     ) in output
-    assert output.endswith("9 views, 1 with a problem.")
+    assert output.endswith("11 views, 2 with a problem.")
 
 
 def test_colour_only_in_a_terminal(apps: dict[Extension, Flask]) -> None:
@@ -540,7 +794,7 @@ def test_json_counts_problems(apps: dict[Extension, Flask]) -> None:
     output = json.loads(run(apps["none"], "--json").output)
     statuses = [row["status"] for row in output["admins"][0]["views"]]
 
-    assert output["problems"] == len(statuses) - statuses.count("ok") == 8
+    assert output["problems"] == len(statuses) - statuses.count("ok") == 13
 
 
 def test_app_without_admin(env: Env) -> None:

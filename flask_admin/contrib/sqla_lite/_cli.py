@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sys
 import textwrap
 import typing as t
 
@@ -28,11 +29,16 @@ _STATUS_STYLE: dict[Status, dict[str, t.Any]] = {
 _SCOPE_TEXT: dict[Scope, str] = {
     "request": "per request",
     "thread": "per thread",
+    "key": "per scope key",
     "app": "shared",
     "none": "-",
 }
 
 _HEADER = ("VIEW", "MODEL", "CLASS", "SOURCE", "SESSION", "STATUS")
+
+_PLAIN_WIDTH = 80
+"""The width the lines under a row are wrapped to when not in a terminal, so
+piped output is the same wherever it is produced."""
 
 
 @click.command("admin-sessions", short_help="Show how admin views get their sessions.")
@@ -48,8 +54,8 @@ def admin_sessions(check: bool, as_json: bool) -> None:
 
     One row per SQLAlchemy model view of every Admin on the app, stock
     Flask-Admin views included: the session source, whether each request gets
-    its own session, who closes it, and what is wrong. No database connection
-    is opened.
+    its own session, who closes it, and what is wrong. The classification opens
+    no database connection; loading the app runs the app's own code.
     """
     admins = diagnose_app(current_app)
     problems = sum(
@@ -121,7 +127,7 @@ def _print_views(views: list[ViewReport]) -> None:
     ]
     widths = [max(map(len, column)) for column in zip(_HEADER, *rows, strict=True)]
     click.secho(_cells(_HEADER, widths).rstrip(), bold=True)
-    detail_width = max(shutil.get_terminal_size().columns, 60)
+    detail_width = _detail_width()
 
     for view, row in zip(views, rows, strict=True):
         line = _cells(row[:-1], widths[:-1])
@@ -133,6 +139,19 @@ def _print_views(views: list[ViewReport]) -> None:
         if view.verdict.warning is not None:
             style = _STATUS_STYLE[view.verdict.status]
             _print_detail("warning", view.verdict.warning, style, detail_width)
+
+
+def _detail_width() -> int:
+    """The terminal's width (at least 60), or a fixed width when piped."""
+    if _stdout_is_terminal():
+        return max(shutil.get_terminal_size().columns, 60)
+
+    return _PLAIN_WIDTH
+
+
+def _stdout_is_terminal() -> bool:
+    """Whether standard output, where :func:`click.echo` writes, is a terminal."""
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def _cells(cells: t.Sequence[str], widths: list[int]) -> str:

@@ -6,21 +6,27 @@ view was given, the way :func:`resolve_session_source` does at registration.
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import dataclasses
+import inspect
 import typing as t
 import warnings
 
 from flask import Flask
 from flask_admin.contrib.sqla import view as sqla_view
+from sqlalchemy import orm
+from sqlalchemy.util import ThreadLocalRegistry
 
+from ._resolver import _ASYNC_TYPES
 from ._resolver import resolve_session_source
 from ._resolver import SessionSource
 from ._resolver import SharedSessionWarning
 from ._view import ModelView
 
-Scope = t.Literal["request", "thread", "app", "none"]
-"""How long one session lives: a request, a thread (across its requests), the
-whole app (every request and thread), or no session can be had."""
+Scope = t.Literal["request", "thread", "key", "app", "none"]
+"""How long one session lives: a request, a thread (across its requests), a
+value of a ``scoped_session``'s custom ``scopefunc`` (never removed), the whole
+app (every request and thread), or no session can be had."""
 
 Status = t.Literal["ok", "fragile", "app-lifetime", "broken"]
 """``ok``: a session per request, closed at its end. ``fragile``: works per
@@ -43,6 +49,26 @@ _THREAD_SCOPED = (
     f" that thread see stale rows. Use '{_OURS}', which calls 'remove()' at"
     " teardown (this command cannot see a teardown function of your own that"
     " does)."
+)
+
+_KEY_SCOPED = (
+    "The scoped_session has a custom scopefunc ({scopefunc}): it keeps one"
+    " session per value that function returns, and stock Flask-Admin never calls"
+    " 'remove()'. Unless something calls 'remove()' at teardown, it leaks a"
+    " session per request when the key changes per request (like the app"
+    " context's id of the workaround from flask-admin #2585), each holding a"
+    " pooled connection idle in transaction until the pool is exhausted, and"
+    " otherwise keeps its session past the request. Use '{ours}', which calls"
+    " 'remove()' at app-context teardown (this command cannot see a teardown"
+    " function of your own that does)."
+)
+
+_STOCK_ASYNC = (
+    "Flask-Admin is synchronous: stock Flask-Admin calls '.query()' on {what}"
+    " it was given as a session, which has no such method, so every page of the"
+    " view fails. Pass your Flask-SQLAlchemy(-Lite) 'db', or use"
+    f" '{_OURS}' with the synchronous equivalent, e.g. 'sessionmaker(engine)'"
+    " instead of 'async_sessionmaker(engine)'."
 )
 
 _SHARED = (
@@ -183,7 +209,17 @@ def _classify_ours(view: ModelView, app: Flask) -> Verdict:
             warning=_SHARED.format(ours=""),
         )
 
-    return _per_request(source)
+    verdict = _per_request(source)
+    scopefunc = _scopefunc(source.open) if source.kind == "scoped_session" else None
+
+    if scopefunc is not None:
+        # The view calls 'remove()' as the app context ends, so the session of
+        # the key ends with the request (the caveats are in doc/cli.rst).
+        verdict = dataclasses.replace(
+            verdict, description=_with_scopefunc(source.description, scopefunc)
+        )
+
+    return verdict
 
 
 def _classify_app_extension(view: ModelView, app: Flask) -> Verdict:
@@ -215,6 +251,14 @@ def _classify_stock(session: object) -> Verdict:
     if session is None:
         return _broken("none", "no session", _STOCK_NONE)
 
+    if inspect.iscoroutinefunction(session):
+        what = f"the coroutine function {_name(session)}()"
+        return _broken("async", what, _STOCK_ASYNC.format(what=what))
+
+    if isinstance(session, _ASYNC_TYPES):
+        what = f"the {type(session).__qualname__} {session!r}"
+        return _broken("async", what, _STOCK_ASYNC.format(what=what))
+
     try:
         source = _resolve_quietly(session)
     except TypeError as error:
@@ -229,6 +273,19 @@ def _classify_stock(session: object) -> Verdict:
         )
 
     if source.kind == "scoped_session":
+        scopefunc = _scopefunc(session)
+
+        if scopefunc is not None:
+            return Verdict(
+                source=source.kind,
+                description=_with_scopefunc(source.description, scopefunc),
+                scope="key",
+                closed_by="nobody after a request: each key's session lives on"
+                " until 'remove()' is called under that key",
+                status="app-lifetime",
+                warning=_KEY_SCOPED.format(scopefunc=_name(scopefunc), ours=_OURS),
+            )
+
         return Verdict(
             source=source.kind,
             description=source.description,
@@ -256,6 +313,29 @@ def _classify_stock(session: object) -> Verdict:
         f" and the {source.kind!r} it was given has no such method, so every page"
         f" of the view fails. Use '{_OURS}', which accepts it.",
     )
+
+
+def _scopefunc(scoped: object) -> cabc.Callable[[], object] | None:
+    """The custom ``scopefunc`` of a ``scoped_session``; ``None`` for the default
+    thread-local scope, or for anything else. It is read, never called."""
+    if not isinstance(scoped, orm.scoped_session):
+        return None
+
+    # SQLAlchemy keeps a default scoped_session in a ThreadLocalRegistry, and
+    # one with a scopefunc in a ScopedRegistry holding that function.
+    if isinstance(scoped.registry, ThreadLocalRegistry):
+        return None
+
+    scopefunc: cabc.Callable[[], object] = scoped.registry.scopefunc
+    return scopefunc
+
+
+def _name(function: cabc.Callable[..., object]) -> str:
+    return getattr(function, "__qualname__", repr(function))
+
+
+def _with_scopefunc(description: str, scopefunc: cabc.Callable[[], object]) -> str:
+    return f"{description} with scopefunc {_name(scopefunc)}"
 
 
 def _per_request(source: SessionSource) -> Verdict:
