@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask import request
 from flask.testing import FlaskClient
 from sqlalchemy import orm
 
@@ -134,6 +135,28 @@ def test_scoped_session_is_removed_at_teardown(
     recorded.client.get("/admin/person/")
     assert not scoped.registry.has()
     assert not recorded.sessions[0].in_transaction()
+    engine.dispose()
+
+
+def test_scoped_session_keyed_on_the_request(
+    db_url: str, seeded: dict[str, int]
+) -> None:
+    """A ``scoped_session`` whose ``scopefunc`` reads the request, which has ended
+    by app-context teardown, still has its session closed and dropped."""
+    engine = sa.create_engine(db_url)
+    scoped = orm.scoped_session(
+        orm.sessionmaker(engine),
+        scopefunc=lambda: id(request._get_current_object()),  # type: ignore[attr-defined]
+    )
+    setup = SourceSetup(scoped, lambda app: None, lambda app: engine, engine.dispose)
+    recorded = Recorded(setup)
+
+    for _ in range(2):
+        assert recorded.client.get("/admin/person/").status_code == 200
+
+    assert scoped.registry.registry == {}
+    assert not any(session.in_transaction() for session in recorded.sessions)
+    assert recorded.checked_out() == 0
     engine.dispose()
 
 

@@ -12,6 +12,7 @@ import warnings
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm
+from sqlalchemy import util as sa_util
 
 from ._context import context_sessions
 
@@ -247,8 +248,32 @@ def _scoped_source(scoped: orm.scoped_session[t.Any]) -> SessionSource:
         closed_by="the view, which calls 'remove()' at app-context teardown",
         shared=False,
         open=scoped,
-        release=lambda session: scoped.remove(),
+        release=_remover(scoped),
     )
+
+
+def _remover(
+    scoped: orm.scoped_session[t.Any],
+) -> cabc.Callable[[orm.Session], None]:
+    """Return what ends the registry's session at app-context teardown.
+
+    A custom ``scopefunc`` is not asked for its key then: it may read the
+    request, which has already ended. The session is closed and its entry, found
+    by identity, dropped from the registry, which is what ``remove()`` does.
+    """
+    registry = scoped.registry
+
+    if isinstance(registry, sa_util.ThreadLocalRegistry):
+        return lambda session: scoped.remove()
+
+    def remove(session: orm.Session) -> None:
+        session.close()
+
+        for key, value in list(registry.registry.items()):
+            if value is session:
+                registry.registry.pop(key, None)
+
+    return remove
 
 
 def _owned_source(
