@@ -1,3 +1,4 @@
+import doctest
 import importlib.metadata
 
 # Project --------------------------------------------------------------
@@ -29,6 +30,12 @@ extlinks = {
     "fsa": ("https://flask-sqlalchemy.readthedocs.io/en/stable/%s", None),
     "admin": ("https://flask-admin.readthedocs.io/en/latest/%s", None),
 }
+# Sphinx's default flags include IGNORE_EXCEPTION_DETAIL, which checks only the
+# type of an exception; leave it out so the messages quoted in the docs are
+# compared too. NORMALIZE_WHITESPACE lets a long message wrap over lines.
+doctest_default_flags = (
+    doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
+)
 # Every group of snippets runs in a new temporary directory, and Flask(__name__)
 # uses it as the app's root path, so relative SQLite files land there.
 doctest_global_setup = """
