@@ -5,10 +5,12 @@ way users build them, at import time outside any application context; stock
 Flask-Admin cannot build a view on a Flask-SQLAlchemy-Lite ``db`` that way, so
 its Lite views are built inside one, as upstream's own tests do.
 
-The package ends each app context's sessions from a receiver of Flask's
-``appcontext_tearing_down`` signal, connected for every app. Here it is
-connected for the apps of our views only, so that the stock apps measured in the
-same process do not pay for it, as they would not without this package.
+The package ends the sessions it opened from a receiver of Flask's
+``appcontext_tearing_down`` signal, connected for every app once a source that
+needs it (a ``sessionmaker``, an ``Engine``, a ``scoped_session``) is first
+used. Here it is connected for the apps of such views only, so that the other
+apps measured in the same process do not pay for it, as they would not in a
+process of their own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
 
 from flask_admin import Admin
+from flask_admin.contrib.sqla_lite import _context
 from flask_admin.contrib.sqla_lite import ModelView
 from flask_admin.contrib.sqla_lite._context import _end_context_sessions
 from tests.sqla.models import Person
@@ -146,7 +149,7 @@ def _bench(
     for view in views:
         admin.add_view(view)
 
-    if isinstance(views[0], ModelView):
+    if isinstance(views[0], ModelView) and views[0].session_source.release:
         appcontext_tearing_down.connect(_end_context_sessions, sender=app)
 
     def dispose() -> None:
@@ -280,4 +283,5 @@ COMPARED: tuple[Variant, ...] = (REFERENCE, STOCK_LITE, *OURS)
 BY_NAME: dict[str, Variant] = {v.name: v for v in (*COMPARED, WORKAROUND)}
 """Every variant by name."""
 
-appcontext_tearing_down.disconnect(_end_context_sessions)
+# Keep the package from connecting its receiver for every app (see above).
+_context._receiver_connected = True

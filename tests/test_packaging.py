@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import venv
@@ -97,8 +98,19 @@ def run(*command: str | pathlib.Path, cwd: pathlib.Path | None = None) -> str:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """The wheel built from this checkout."""
+    # setuptools builds in the source tree: build a copy, leave the checkout clean.
+    source = tmp_path_factory.mktemp("source")
+
+    for name in ("pyproject.toml", "README.rst", "LICENSE.txt"):
+        shutil.copy(ROOT / name, source)
+
+    shutil.copytree(
+        ROOT / "flask_admin",
+        source / "flask_admin",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source)
     (built,) = out.glob("flask_admin_sqla_lite-*.whl")
     return built
 

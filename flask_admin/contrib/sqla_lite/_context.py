@@ -47,6 +47,7 @@ class ContextSessions:
             if release is not None:
                 if self.teardown is None:
                     self.teardown = contextlib.ExitStack()
+                    _connect_teardown_receiver()
 
                 self.teardown.callback(release, session)
 
@@ -102,4 +103,16 @@ def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
         store.teardown.close()
 
 
-appcontext_tearing_down.connect(_end_context_sessions)
+_receiver_connected = False
+"""Whether :func:`_end_context_sessions` is connected."""
+
+
+def _connect_teardown_receiver() -> None:
+    """Connect :func:`_end_context_sessions` to every app's teardown, on the first
+    session that needs releasing: while every session belongs to an extension or
+    to the user, app contexts end without dispatching to it."""
+    global _receiver_connected
+
+    if not _receiver_connected:
+        appcontext_tearing_down.connect(_end_context_sessions)
+        _receiver_connected = True

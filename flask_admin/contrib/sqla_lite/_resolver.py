@@ -93,8 +93,15 @@ class SessionSource:
     """Called with the session when the context ends; ``None`` leaves it to its
     owner."""
 
+    per_context: bool = dataclasses.field(default=False, repr=False)
+    """Whether :attr:`open` itself returns one session per application context,
+    as the Flask extensions' sessions do, so the source need not keep it."""
+
     def __call__(self) -> orm.Session:
         """Return the session of the current application context."""
+        if self.per_context:
+            return self.open()  # type: ignore[return-value]
+
         return context_sessions(self.description).session_for(
             self, self.open, self.description, self.release
         )
@@ -200,14 +207,17 @@ def _class_message(source: type) -> str:
 
 def _lite_source(db: t.Any, name: str) -> SessionSource:
     def open_lite_session() -> orm.Session:
-        if not db.engines and db.async_engines:
+        # Flask-SQLAlchemy-Lite keeps one session per name and app context.
+        session: orm.Session = db.get_session(name)
+
+        # Without a default engine, explain an app that only has async ones.
+        if session.bind is None and not db.engines and db.async_engines:
             raise RuntimeError(
                 "The Flask-SQLAlchemy-Lite extension on this app only has async"
                 " engines ('SQLALCHEMY_ASYNC_ENGINES'). Flask-Admin needs a"
                 " synchronous engine: configure 'SQLALCHEMY_ENGINES' as well."
             )
 
-        session: orm.Session = db.get_session(name)
         return session
 
     return SessionSource(
@@ -217,6 +227,7 @@ def _lite_source(db: t.Any, name: str) -> SessionSource:
         shared=False,
         open=open_lite_session,
         release=None,
+        per_context=True,
     )
 
 
@@ -228,6 +239,7 @@ def _fsa_source(scoped: orm.scoped_session[t.Any], description: str) -> SessionS
         shared=False,
         open=scoped,
         release=None,
+        per_context=True,
     )
 
 

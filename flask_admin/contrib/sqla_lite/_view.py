@@ -76,9 +76,14 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         self._session_origin = (
             f"{type(self).__qualname__}({model.__name__}).get_session()"
         )
+        # The default get_session() returns the source's session, which the
+        # source already keeps per application context: use it directly.
+        overridden = type(self).get_session is not ModelView.get_session
         super().__init__(
             model,
-            SessionProxy(self._session_in_context),
+            SessionProxy(
+                self._session_in_context if overridden else self.session_source
+            ),
             name,
             category,
             endpoint,
@@ -127,6 +132,7 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
             return fn(cls=self, **kwargs)
 
     def _session_in_context(self) -> orm.Session:
+        """Return what :meth:`get_session` returned first in this app context."""
         return context_sessions(self._session_origin).session_for(
             self, self.get_session, self._session_origin
         )
