@@ -3,6 +3,8 @@ and a row changed by someone else is seen on the next request."""
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -80,6 +82,34 @@ def test_one_session_for_a_whole_request(
     )
     assert response.status_code == 302
     assert len(recorded.sessions) == 1
+
+
+def test_one_session_per_request_with_the_default_hook(
+    db_url: str, seeded: dict[str, int]
+) -> None:
+    """Without an override of ``get_session()``, a create that runs the ajax
+    loader, inline models and validators still opens one session per request."""
+    opened: list[orm.Session] = []
+
+    class CountingSessionmaker(orm.sessionmaker[orm.Session]):
+        def __call__(self, **local_kw: t.Any) -> orm.Session:
+            session = super().__call__(**local_kw)
+            opened.append(session)
+            return session
+
+    engine = sa.create_engine(db_url)
+    source = CountingSessionmaker(engine)
+    setup = SourceSetup(source, lambda app: None, lambda app: engine, engine.dispose)
+    client = build_app(setup, build_views(source)).test_client()
+    response = client.post(
+        "/admin/person/new/",
+        data={"name": "eve", "team": str(seeded["red"]), "addresses-0-street": "A"},
+    )
+    assert response.status_code == 302
+    assert len(opened) == 1
+    client.get("/admin/person/")
+    assert len(opened) == 2
+    engine.dispose()
 
 
 def test_nothing_checked_out_after_each_request(
