@@ -160,6 +160,18 @@ def replacing(*pairs: tuple[str, str]) -> Transform:
     return transform
 
 
+def chained(*transforms: Transform) -> Transform:
+    """Apply the transforms in order."""
+
+    def transform(text: str) -> str:
+        for step in transforms:
+            text = step(text)
+
+        return text
+
+    return transform
+
+
 def reexporting(package: str) -> Transform:
     """Import the names our ``__init__.py`` takes from ``._module`` from
     ``package.module`` instead (``_view`` is Flask-Admin's ``view``)."""
@@ -334,10 +346,82 @@ class Generated:
 
 CORE = "flask_admin/contrib/sqla_lite"
 
+_PROXY_CLASS_DOC = """\
+    Flask-Admin keeps the object it is given as ``session`` in its forms, ajax
+    loaders and validators, and uses it like a ``scoped_session``. Handing it this
+    proxy makes every one of those code paths use the view's session of the
+    current request, without touching any session when the view is built.
+"""
+
+_PROXY_CLASS_DOC_UPSTREAM = """\
+    The SQLAlchemy ``ModelView`` keeps this proxy as ``self.session`` and hands it
+    to its forms, ajax loaders and validators, which use it like a
+    ``scoped_session``. Every one of those code paths then uses the view's
+    session of the current request, and building the view touches no session.
+"""
+
+_PROXY_SESSION_DOC = '''\
+        """The proxy itself. Flask-Admin checks for a ``session`` attribute to
+        recognise a database object it does not need to warn about.
+'''
+
+_PROXY_SESSION_DOC_UPSTREAM = '''\
+        """The proxy itself, so that code written for a view given a ``db``,
+        which reaches the session as ``view.session.session``, keeps working.
+'''
+
+PROXY_UPSTREAM = replacing(
+    (_PROXY_CLASS_DOC, _PROXY_CLASS_DOC_UPSTREAM),
+    (_PROXY_SESSION_DOC, _PROXY_SESSION_DOC_UPSTREAM),
+)
+"""Our proxy's docstrings describe how stock Flask-Admin 2.2 treats the object it is
+given; upstream the view makes the proxy itself and no longer checks for a
+``session`` attribute."""
+
+_API_MODEL_VIEW = """\
+    .. autoclass:: ModelView
+        :members: session_name, session_source, get_session
+
+        Class inherits configuration options and hooks from
+        ``flask_admin.contrib.sqla.ModelView`` and they're not displayed here.
+"""
+
+_API_MODEL_VIEW_UPSTREAM = """\
+    .. class:: ModelView
+
+        The same class as :class:`flask_admin.contrib.sqla.ModelView`, under the
+        import path of the Flask-Admin-SQLA-Lite add-on. Its session hook is
+        :meth:`~flask_admin.contrib.sqla.ModelView.get_session`, configured by
+        :attr:`~flask_admin.contrib.sqla.ModelView.session_name`; the source it
+        resolves is :attr:`~flask_admin.contrib.sqla.ModelView.session_source`.
+"""
+
+API_PAGE_UPSTREAM = replacing((_API_MODEL_VIEW, _API_MODEL_VIEW_UPSTREAM))
+"""Upstream ``sqla_lite.ModelView`` *is* ``sqla.ModelView``: the API page points
+there instead of documenting the class a second time as a subclass."""
+
+GUIDE_UPSTREAM = chained(
+    code_blocks,
+    replacing(
+        (
+            ":meth:`~flask_admin.contrib.sqla_lite.ModelView.get_session`",
+            ":meth:`~flask_admin.contrib.sqla.ModelView.get_session`",
+        ),
+        (
+            "    from flask_admin.contrib.sqla_lite import ModelView\n",
+            "    from flask_admin.contrib.sqla import ModelView\n",
+        ),
+    ),
+)
+"""The guide in Flask-Admin's docs: code blocks instead of doctests, and the view
+imported from ``flask_admin.contrib.sqla``, where it lives upstream."""
+
 GENERATED = (
     # The resolver moves into contrib/sqla, where the base ModelView uses it.
     Generated("flask_admin/contrib/sqla/_context.py", f"{CORE}/_context.py"),
-    Generated("flask_admin/contrib/sqla/_proxy.py", f"{CORE}/_proxy.py"),
+    Generated(
+        "flask_admin/contrib/sqla/_proxy.py", f"{CORE}/_proxy.py", PROXY_UPSTREAM
+    ),
     Generated(
         "flask_admin/contrib/sqla/_resolver.py",
         f"{CORE}/_resolver.py",
@@ -358,12 +442,13 @@ GENERATED = (
     Generated(
         "doc/api/mod_contrib_sqla_lite.rst",
         "doc/api/mod_contrib_sqla_lite.rst",
+        API_PAGE_UPSTREAM,
         docs=True,
     ),
     Generated(
         "doc/sqla_multi_tenant.rst",
         "doc/guides/multi-tenant.rst",
-        code_blocks,
+        GUIDE_UPSTREAM,
         docs=True,
     ),
 )
