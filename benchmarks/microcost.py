@@ -13,6 +13,7 @@ import random
 import statistics
 import time
 import timeit
+import typing as t
 
 from flask_admin.contrib.sqla._compat import _get_deprecated_session
 from sqlalchemy import orm
@@ -159,22 +160,46 @@ def measure(
     }
 
 
+def _profiled(bench: BenchApp, path: str) -> dict[tuple[str, int, str], t.Any]:
+    """The :mod:`cProfile` statistics of one request to ``path``, after a warm-up
+    request: ``(file, line, function) -> (primitive calls, calls, ...)``."""
+    client = bench.app.test_client()
+    client.get(path)
+    profile = cProfile.Profile()
+    profile.runcall(client.get, path)
+    stats: dict[tuple[str, int, str], t.Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return stats
+
+
 def uses_per_request(bench: BenchApp) -> dict[str, int]:
     """How many times each page's request goes through our view's
     :class:`SessionProxy`, counted by :mod:`cProfile`."""
-    client = bench.app.test_client()
-    uses: dict[str, int] = {}
-
-    for page, path in PAGES.items():
-        client.get(path)
-        profile = cProfile.Profile()
-        profile.runcall(client.get, path)
-        stats: dict[tuple[str, int, str], tuple[int, ...]] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-        uses[page] = sum(
+    return {
+        page: sum(
             calls[1]
-            for (filename, _, function), calls in stats.items()
+            for (filename, _, function), calls in _profiled(bench, path).items()
             if filename.endswith("_proxy.py")
             and function in ("__getattr__", "__call__")
         )
+        for page, path in PAGES.items()
+    }
 
-    return uses
+
+def calls_per_request(
+    benches: dict[str, BenchApp], *, requests: int = 5
+) -> dict[str, dict[str, int]]:
+    """Function calls (Python and built-in) one request of each page makes, by
+    variant and page: the median over ``requests`` requests, counted by
+    :mod:`cProfile`. Unlike a time, machine load does not change it."""
+    return {
+        name: {
+            page: int(
+                statistics.median(
+                    sum(calls[1] for calls in _profiled(bench, path).values())
+                    for _ in range(requests)
+                )
+            )
+            for page, path in PAGES.items()
+        }
+        for name, bench in benches.items()
+    }
