@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import importlib.metadata
 import os
+import tempfile
 import typing as t
 
 import flask_admin.contrib.sqla
@@ -131,6 +132,24 @@ def pytest_collection_modifyitems(
             item.add_marker(pytest.mark.skip(reason=reason))
         elif test in INTENDED_DIFFERENCES:
             item.own_markers = [m for m in item.own_markers if m.name != "xfail"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> t.Generator[None, object, object]:
+    """Run Flask-Admin's tests in a temporary working directory: one of them
+    writes ``f.html`` into the current directory, which is the checkout."""
+    if not _is_upstream(item):
+        return (yield)
+
+    cwd = os.getcwd()
+
+    with tempfile.TemporaryDirectory() as directory:
+        os.chdir(directory)
+
+        try:
+            return (yield)
+        finally:
+            os.chdir(cwd)
 
 
 @pytest.hookimpl(trylast=True)
