@@ -15,9 +15,9 @@ import warnings
 from flask import Flask
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import orm
-from sqlalchemy.util import ThreadLocalRegistry
 
 from ._resolver import _ASYNC_TYPES
+from ._resolver import _custom_scopefunc
 from ._resolver import resolve_session_source
 from ._resolver import SessionSource
 from ._resolver import SharedSessionWarning
@@ -321,13 +321,7 @@ def _scopefunc(scoped: object) -> cabc.Callable[[], object] | None:
     if not isinstance(scoped, orm.scoped_session):
         return None
 
-    # SQLAlchemy keeps a default scoped_session in a ThreadLocalRegistry, and
-    # one with a scopefunc in a ScopedRegistry holding that function.
-    if isinstance(scoped.registry, ThreadLocalRegistry):
-        return None
-
-    scopefunc: cabc.Callable[[], object] = scoped.registry.scopefunc
-    return scopefunc
+    return _custom_scopefunc(scoped)
 
 
 def _name(function: cabc.Callable[..., object]) -> str:

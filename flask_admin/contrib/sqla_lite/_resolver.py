@@ -273,10 +273,10 @@ def _remover(
     request, which has already ended. The session is closed and its entry, found
     by identity, dropped from the registry, which is what ``remove()`` does.
     """
-    registry = scoped.registry
-
-    if isinstance(registry, sa_util.ThreadLocalRegistry):
+    if _custom_scopefunc(scoped) is None:
         return lambda session: scoped.remove()
+
+    registry = scoped.registry
 
     def remove(session: orm.Session) -> None:
         session.close()
@@ -286,6 +286,20 @@ def _remover(
                 registry.registry.pop(key, None)
 
     return remove
+
+
+def _custom_scopefunc(
+    scoped: orm.scoped_session[t.Any],
+) -> cabc.Callable[[], object] | None:
+    """The ``scopefunc`` a ``scoped_session`` was given; ``None`` for the default
+    thread-local scope. It is read, never called."""
+    # SQLAlchemy keeps a default scoped_session in a ThreadLocalRegistry, and
+    # one with a scopefunc in a ScopedRegistry holding that function.
+    if isinstance(scoped.registry, sa_util.ThreadLocalRegistry):
+        return None
+
+    scopefunc: cabc.Callable[[], object] = scoped.registry.scopefunc
+    return scopefunc
 
 
 def _owned_source(
