@@ -168,6 +168,26 @@ SOURCES: dict[str, cabc.Callable[[str], SourceSetup]] = {
 """The per-request sources, by test id."""
 
 
+def _fsa_function(url: str) -> SourceSetup:
+    """``lambda: db.session``: a function returning Flask-SQLAlchemy's
+    ``scoped_session``, the form users write first."""
+    db = flask_sqlalchemy.SQLAlchemy()
+    return _extension(db, {"SQLALCHEMY_DATABASE_URI": url}, lambda: db.session)
+
+
+REGISTRY_FUNCTIONS: dict[str, cabc.Callable[[str], SourceSetup]] = {
+    "fsa-function": _fsa_function,
+    "scoped_session-function": lambda url: _plain(
+        url,
+        lambda engine: (
+            lambda scoped=orm.scoped_session(orm.sessionmaker(engine)): scoped
+        ),
+    ),
+}
+"""Functions that return a ``scoped_session`` rather than a session, by test id:
+each is resolved to the registry's session, ended as the registry's would be."""
+
+
 def shared_session(url: str) -> SourceSetup:
     """A plain ``Session`` instance: one session for every request (legacy)."""
     return _plain(url, lambda engine: orm.Session(engine))
