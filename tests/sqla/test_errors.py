@@ -122,8 +122,8 @@ def test_callable_returning_no_session(db_url: str) -> None:
 
     with pytest.raises(
         TypeError,
-        match="session function .*<lambda>\\(\\) returned builtins.str, not a"
-        " 'sqlalchemy.orm.Session'",
+        match=r"session function .*<lambda>\(\) returned builtins.str, not a"
+        r" 'sqlalchemy.orm.Session'",
     ):
         client.get("/admin/person/")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
-import html
 import hashlib
+import html
 import typing as t
 
 import sqlalchemy as sa
