@@ -143,6 +143,7 @@ def test_ours_is_ok(
         "ajax lookup 'team'",
     ]
     assert person.measured.stale is False
-    assert person.measured.idle_in_transaction == 0
+    assert person.measured.idle_in_transaction is None
+    assert person.measured.server_check == "was not asked: no connection held"
     assert person.measured.checkins == person.measured.checkouts > 0
     assert snapshot(database) == before

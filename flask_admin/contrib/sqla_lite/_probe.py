@@ -74,7 +74,7 @@ class Measurement:
     """Of the connections held after the last request, those the server reports
     inside a transaction; ``None`` when the server was not asked."""
 
-    server_check: str = "not measured"
+    server_check: str = "was not asked"
     """How :attr:`idle_in_transaction` was measured, or why it was not."""
 
     stale: bool | None = None
@@ -479,14 +479,13 @@ class _ViewRun:
                 by_engine.setdefault(id(engine), (engine, []))[1].append(driver)
 
         if not recording.checked_out:
-            self.measured.idle_in_transaction = 0
-            self.measured.server_check = "nothing held"
+            self.measured.server_check = "was not asked: no connection held"
             return
 
         counts = [idle_in_transaction(e, drivers) for e, drivers in by_engine.values()]
         measured = [count for count, _ in counts if count is not None]
         self.measured.server_check = "; ".join(how for _, how in counts) or (
-            "not measured: the held connections began no session"
+            "was not asked: no session began on the held connections"
         )
         self.measured.idle_in_transaction = sum(measured) if measured else None
 

@@ -8,6 +8,7 @@ import typing as t
 import click
 
 from ._probe import AdminProbe
+from ._probe import Measurement
 from ._probe import ProbeResult
 from ._table import cells
 from ._table import column_widths
@@ -96,9 +97,8 @@ def _details(result: ProbeResult) -> list[tuple[str, str]]:
         ("connections held after each request", held),
         (
             "after the last",
-            f"{measured.sessions_left_open} session(s) in a transaction,"
-            f" {_idle(measured.idle_in_transaction)} connection(s) idle in"
-            f" transaction ({measured.server_check})",
+            f"{measured.sessions_left_open} session(s) in a transaction;"
+            f" {_idle(measured)}",
         ),
     ]
 
@@ -121,8 +121,14 @@ def _details(result: ProbeResult) -> list[tuple[str, str]]:
     return details
 
 
-def _idle(count: int | None) -> str:
-    return "?" if count is None else str(count)
+def _idle(measured: Measurement) -> str:
+    if measured.idle_in_transaction is None:
+        return f"the server {measured.server_check}"
+
+    return (
+        f"{measured.idle_in_transaction} idle in transaction on the server"
+        f" ({measured.server_check})"
+    )
 
 
 def _style(text: str, color: bool, **style: t.Any) -> str:

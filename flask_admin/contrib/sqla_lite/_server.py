@@ -43,12 +43,12 @@ def idle_in_transaction(
     query = _QUERIES.get(engine.dialect.name)
 
     if query is None:
-        return None, f"not measured on {engine.dialect.name}"
+        return None, f"was not asked: {engine.dialect.name} does not tell"
 
     ids = [backend for backend in map(_backend_id, drivers) if backend is not None]
 
     if not ids:
-        return None, f"not measured: the {engine.driver} driver hides its ids"
+        return None, f"was not asked: the {engine.driver} driver hides the ids"
 
     source, text = query
     side = side_engine(engine)
@@ -58,7 +58,7 @@ def idle_in_transaction(
             statement = sa.text(text).bindparams(sa.bindparam("ids", expanding=True))
             count = connection.execute(statement, {"ids": ids}).scalar_one()
     except sa.exc.DBAPIError as error:
-        return None, f"not measured: reading {source} failed ({error.orig})"
+        return None, f"was not asked: reading {source} failed ({error.orig})"
     finally:
         side.dispose()
 
