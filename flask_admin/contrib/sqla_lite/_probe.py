@@ -208,7 +208,8 @@ class _Recording:
     def __init__(self) -> None:
         self.active = False
         self.sessions: list[weakref.ref[orm.Session]] = []
-        self.session_ids: set[int] = set()
+        # Identity, not id(): a session's id may be reused once it is collected.
+        self.seen: weakref.WeakSet[orm.Session] = weakref.WeakSet()
         self.checked_out: dict[int, t.Any] = {}
         """Pool entries checked out and not yet returned -> driver connection."""
 
@@ -268,8 +269,8 @@ class _Events:
         if recording is None:
             return
 
-        if id(session) not in recording.session_ids:
-            recording.session_ids.add(id(session))
+        if session not in recording.seen:
+            recording.seen.add(session)
             recording.sessions.append(weakref.ref(session))
 
         driver = getattr(connection.connection, "dbapi_connection", None)

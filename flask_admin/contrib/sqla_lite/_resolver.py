@@ -357,9 +357,9 @@ def _callable_source(function: cabc.Callable[..., object]) -> SessionSource:
 
 
 _CALLABLE_CLOSED_BY = (
-    "the function's owner; for a returned 'scoped_session', as for that"
-    " scoped_session: Flask-SQLAlchemy for its 'db.session', the view, which"
-    " calls 'remove()' at app-context teardown, for any other"
+    "the function's owner; for a 'scoped_session' it returns, Flask-SQLAlchemy"
+    " (its 'db.session') or else the view, which calls 'remove()' at app-context"
+    " teardown"
 )
 
 
