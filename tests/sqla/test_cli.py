@@ -249,6 +249,14 @@ CASES: dict[str, Case] = {
         "request",
         "ok",
     ),
+    "fsa_callable": Case(
+        "fsa",
+        ours("fsa_callable", lambda env: lambda: env.fsa.session),
+        False,
+        "callable",
+        "request",
+        "ok",
+    ),
     "stock_fsa_db": Case(
         "fsa",
         lambda env, app: stock_view.ModelView(Team, env.fsa, endpoint="stock_fsa_db"),
@@ -510,6 +518,11 @@ def test_classifies_each_source(endpoint: str, apps: dict[Extension, Flask]) -> 
             "the view, which calls 'remove()' at app-context teardown",
         ),
         ("stock_scoped_scopefunc", "each key's session lives on"),
+        (
+            "fsa_callable",
+            "the function's owner; for a 'scoped_session' it returns,"
+            " Flask-SQLAlchemy (its 'db.session') or else the view",
+        ),
     ),
     ids=(
         "lite-none",
@@ -519,6 +532,7 @@ def test_classifies_each_source(endpoint: str, apps: dict[Extension, Flask]) -> 
         "stock-shared",
         "scope-key",
         "stock-scope-key",
+        "function-returning-scoped",
     ),
 )
 def test_names_who_closes_the_session(
