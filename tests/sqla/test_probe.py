@@ -13,10 +13,12 @@ import warnings
 import pytest
 from click.testing import Result
 from flask import Flask
+from flask import session
 from flask_admin.contrib.sqla.view import ModelView as StockModelView
 from sqlalchemy import orm
 
 from flask_admin.contrib.sqla_lite import ModelView
+from flask_admin.contrib.sqla_lite import probe_app
 from flask_admin.contrib.sqla_lite._cli import admin_sessions
 
 from .admin_app import build_app
@@ -275,3 +277,36 @@ def test_url_value_format(ours: Flask) -> None:
 
     assert result.exit_code == 2
     assert "'--url-value tenant' is not NAME=VALUE" in result.output
+
+
+def test_view_closed_to_anonymous_clients(
+    db_url: str, seeded: dict[str, int], setups: list[SourceSetup]
+) -> None:
+    """A view that refuses the probe's anonymous client reports an error that
+    says so; with ``login``, the probe's client is logged in first."""
+    setup = SOURCES["sessionmaker"](db_url)
+    setups.append(setup)
+
+    class PrivateView(ModelView):
+        def is_accessible(self) -> bool:
+            return session.get("user") == "admin"
+
+    app = build_app(setup, build_views(setup.source, PrivateView))
+
+    @app.post("/login")
+    def login() -> str:
+        session["user"] = "admin"
+        return "in"
+
+    (team,) = report(app, "--view", "team")["admins"][0]["views"]
+
+    assert team["problems"] == [
+        "error: GET /admin/team/ (list) answered 403 FORBIDDEN: the view is not"
+        " open to an anonymous client (is_accessible() or a login redirect): log"
+        " the probe's client in with 'login=' in the pytest plugin or probe_app()"
+    ]
+
+    (logged_in,) = probe_app(
+        app, endpoints=["team"], login=lambda client: client.post("/login")
+    )
+    assert logged_in.views[0].verdict == "ok"

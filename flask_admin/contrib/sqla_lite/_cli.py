@@ -18,6 +18,7 @@ from ._diagnose import Scope
 from ._diagnose import Status
 from ._diagnose import ViewReport
 from ._probe_cli import run_probe
+from ._table import admins_json
 from ._table import cells
 from ._table import column_widths
 from ._table import detail
@@ -130,26 +131,13 @@ def admin_sessions(
         )
 
         if as_json:
-            click.echo(json.dumps(_as_json(admins, problems), indent=2))
+            report = admins_json(admins, _view_json, problems)
+            click.echo(json.dumps(report, indent=2))
         else:
             _print_tables(admins, problems)
 
     if check and problems:
         raise click.exceptions.Exit(1)
-
-
-def _as_json(admins: list[AdminReport], problems: int) -> dict[str, t.Any]:
-    return {
-        "admins": [
-            {
-                "name": admin.name,
-                "url": admin.url,
-                "views": [_view_json(view) for view in admin.views],
-            }
-            for admin in admins
-        ],
-        "problems": problems,
-    }
 
 
 def _view_json(view: ViewReport) -> dict[str, t.Any]:

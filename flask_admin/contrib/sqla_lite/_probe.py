@@ -9,6 +9,7 @@ inside a transaction. Nothing of Flask-Admin is patched.
 from __future__ import annotations
 
 import collections.abc as cabc
+import copy
 import dataclasses
 import html
 import re
@@ -20,7 +21,7 @@ import weakref
 
 from flask import Flask
 from flask import got_request_exception
-from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import event
 from sqlalchemy import orm
@@ -126,6 +127,7 @@ def probe_app(
     write_check: bool = False,
     timeout: float = 30.0,
     url_values: cabc.Mapping[str, str] | None = None,
+    login: cabc.Callable[[FlaskClient], object] | None = None,
     progress: cabc.Callable[[str], object] | None = None,
 ) -> list[AdminProbe]:
     """Drive every SQLAlchemy model view of every ``Admin`` on ``app`` through
@@ -141,6 +143,9 @@ def probe_app(
     :param timeout: Seconds a view may take before it is reported as timed out.
     :param url_values: Values of the variables in the admin's URLs, such as
         ``{"tenant": "acme"}`` for an admin at ``/<tenant>/admin``.
+    :param login: Called with each view's new test client before its requests,
+        unmeasured, to log it in when the admin needs it, e.g.
+        ``lambda client: client.post("/login", data=...)``.
     :param progress: Called with a line of text before and after each view.
     :raises ValueError: An endpoint in ``endpoints`` is not a model view's.
     """
@@ -154,7 +159,7 @@ def probe_app(
         for admin, views in admins
     ]
     total = sum(len(views) for _, views in selected)
-    options = _Options(write_check, timeout, dict(url_values or {}))
+    options = _Options(write_check, timeout, dict(url_values or {}), login)
     done = 0
     reports = []
 
@@ -200,6 +205,7 @@ class _Options:
     write_check: bool
     timeout: float
     url_values: dict[str, str]
+    login: cabc.Callable[[FlaskClient], object] | None
 
 
 class _Recording:
@@ -307,6 +313,8 @@ def _probe_view(
     worker.join(options.timeout)
 
     if worker.is_alive():
+        # The thread may still add to what it measured: report it as it is now.
+        measured = copy.deepcopy(measured)
         problems = [
             f"error: timed out after {options.timeout:g} s, after the pages"
             f" {', '.join(measured.pages) or '(none)'}: a request waited that"
@@ -370,11 +378,13 @@ class _ViewRun:
     def run(self) -> None:
         # A new thread starts without Flask's contexts, so no app context pushed
         # by the caller (a CLI command, a test fixture) spans the requests.
-        assert not has_app_context()
         recording = self.events.start()
         got_request_exception.connect(self._failed, self.app)
 
         try:
+            if self.options.login is not None:
+                self.options.login(self.client)
+
             self._requests(recording)
         except _Stop as stop:
             self.measured.errors.append(str(stop))
@@ -520,7 +530,8 @@ def _status_hint(status: int) -> str:
     if status in (301, 302, 303, 307, 308, 401, 403):
         return (
             ": the view is not open to an anonymous client (is_accessible() or a"
-            " login redirect); in the pytest plugin, pass a logged-in 'client'"
+            " login redirect): log the probe's client in with 'login=' in the"
+            " pytest plugin or probe_app()"
         )
 
     return ""

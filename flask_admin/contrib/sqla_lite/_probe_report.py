@@ -10,6 +10,7 @@ import click
 from ._probe import AdminProbe
 from ._probe import Measurement
 from ._probe import ProbeResult
+from ._table import admins_json
 from ._table import cells
 from ._table import column_widths
 from ._table import detail
@@ -137,17 +138,7 @@ def _style(text: str, color: bool, **style: t.Any) -> str:
 
 def probe_json(admins: list[AdminProbe]) -> dict[str, t.Any]:
     """The report for machines."""
-    return {
-        "admins": [
-            {
-                "name": admin.name,
-                "url": admin.url,
-                "views": [_view_json(result) for result in admin.views],
-            }
-            for admin in admins
-        ],
-        "problems": count_problems(admins),
-    }
+    return admins_json(admins, _view_json, count_problems(admins))
 
 
 def _view_json(result: ProbeResult) -> dict[str, t.Any]:

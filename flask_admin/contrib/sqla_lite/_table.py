@@ -1,9 +1,28 @@
-"""Plain-text tables of the ``admin-sessions`` reports."""
+"""The shapes shared by the ``admin-sessions`` reports: plain-text tables, and
+the JSON of the admins and their views."""
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import textwrap
 import typing as t
+
+V = t.TypeVar("V")
+V_co = t.TypeVar("V_co", covariant=True)
+
+
+class Admin(t.Protocol[V_co]):
+    """A report on one ``Admin``: its name, URL, and a report per view."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def views(self) -> cabc.Sequence[V_co]: ...
+
 
 PLAIN_WIDTH = 80
 """The width the lines under a row are wrapped to when not in a terminal, so
@@ -34,3 +53,23 @@ def detail(label: str, text: str, width: int) -> str:
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def admins_json(
+    admins: cabc.Sequence[Admin[V]],
+    view_json: cabc.Callable[[V], dict[str, t.Any]],
+    problems: int,
+) -> dict[str, t.Any]:
+    """The JSON report: each admin with its views, and the number of views with
+    a problem."""
+    return {
+        "admins": [
+            {
+                "name": admin.name,
+                "url": admin.url,
+                "views": [view_json(view) for view in admin.views],
+            }
+            for admin in admins
+        ],
+        "problems": problems,
+    }

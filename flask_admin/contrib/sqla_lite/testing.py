@@ -20,6 +20,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from ._probe import AdminProbe
 from ._probe import probe_app
@@ -39,6 +40,7 @@ class AdminSessionsProbe(t.Protocol):
         endpoints: cabc.Collection[str] | None = None,
         timeout: float = 30.0,
         url_values: cabc.Mapping[str, str] | None = None,
+        login: cabc.Callable[[FlaskClient], object] | None = None,
     ) -> list[AdminProbe]: ...
 
 
@@ -49,6 +51,7 @@ def assert_admin_sessions_ok(
     endpoints: cabc.Collection[str] | None = None,
     timeout: float = 30.0,
     url_values: cabc.Mapping[str, str] | None = None,
+    login: cabc.Callable[[FlaskClient], object] | None = None,
 ) -> list[AdminProbe]:
     """Probe every SQLAlchemy model view of ``app`` and fail the test, with the
     probe's table, if any view has a problem or no view was probed.
@@ -63,6 +66,7 @@ def assert_admin_sessions_ok(
         endpoints=endpoints,
         timeout=timeout,
         url_values=url_values,
+        login=login,
     )
 
     if not any(admin.views for admin in admins):
@@ -100,6 +104,7 @@ def admin_sessions_probe(request: pytest.FixtureRequest) -> AdminSessionsProbe:
         endpoints: cabc.Collection[str] | None = None,
         timeout: float = 30.0,
         url_values: cabc.Mapping[str, str] | None = None,
+        login: cabc.Callable[[FlaskClient], object] | None = None,
     ) -> list[AdminProbe]:
         if app is None:
             app = request.getfixturevalue("app")
@@ -110,6 +115,7 @@ def admin_sessions_probe(request: pytest.FixtureRequest) -> AdminSessionsProbe:
             endpoints=endpoints,
             timeout=timeout,
             url_values=url_values,
+            login=login,
         )
 
     return probe
