@@ -65,7 +65,10 @@ pytest_plugins = ["flask_admin.contrib.sqla_lite.testing"]
 def app(tmp_path):
     url = f"sqlite:///{{tmp_path}}/{{{name!r}}}.sqlite3"
     app = create_app(url)
-    yield app
+
+    # A common fixture shape: the probe must not reuse this app context.
+    with app.app_context():
+        yield app
 
     for engine in app.extensions.get("engines", {{}}).values():
         engine.dispose()
@@ -114,7 +117,9 @@ def test_fails_a_leaking_app_with_the_table(pytester: pytest.Pytester) -> None:
 def test_passes_the_examples(
     pytester: pytest.Pytester, example: str, options: str
 ) -> None:
-    """The probe test passes on each example app."""
+    """The probe test passes on each example app, though the ``app`` fixture
+    holds an app context open, which Flask would reuse for every request made
+    in the test's thread."""
     name = "tenant_{tenant}" if example == "multitenant" else example
     conftest = EXAMPLE_APP.format(folder=str(EXAMPLES / example), name=name)
     result = run_suite(pytester, textwrap.dedent(conftest), options)
