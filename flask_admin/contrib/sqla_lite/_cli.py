@@ -72,6 +72,7 @@ _HEADER = ("VIEW", "MODEL", "CLASS", "SOURCE", "SESSION", "STATUS")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     default=30.0,
     show_default=True,
     help="With --probe: seconds each view may take.",
