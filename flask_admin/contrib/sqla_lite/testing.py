@@ -29,21 +29,6 @@ from ._probe_report import probe_lines
 from ._table import PLAIN_WIDTH
 
 
-class AdminSessionsProbe(t.Protocol):
-    """What the :func:`admin_sessions_probe` fixture returns."""
-
-    def __call__(
-        self,
-        app: Flask | None = None,
-        *,
-        write_check: bool = False,
-        endpoints: cabc.Collection[str] | None = None,
-        timeout: float = 30.0,
-        url_values: cabc.Mapping[str, str] | None = None,
-        login: cabc.Callable[[FlaskClient], object] | None = None,
-    ) -> list[AdminProbe]: ...
-
-
 def assert_admin_sessions_ok(
     app: Flask,
     *,
@@ -90,32 +75,19 @@ def assert_admin_sessions_ok(
 
 
 @pytest.fixture
-def admin_sessions_probe(request: pytest.FixtureRequest) -> AdminSessionsProbe:
+def admin_sessions_probe(
+    request: pytest.FixtureRequest,
+) -> cabc.Callable[..., list[AdminProbe]]:
     """Probe the app's admin views; fail the test with the table on a problem.
 
-    Call it with no app to probe the ``app`` fixture, or pass one. The options
-    are those of :func:`assert_admin_sessions_ok`.
+    Call it with no app to probe the ``app`` fixture, or pass one. The keyword
+    options are those of :func:`assert_admin_sessions_ok`.
     """
 
-    def probe(
-        app: Flask | None = None,
-        *,
-        write_check: bool = False,
-        endpoints: cabc.Collection[str] | None = None,
-        timeout: float = 30.0,
-        url_values: cabc.Mapping[str, str] | None = None,
-        login: cabc.Callable[[FlaskClient], object] | None = None,
-    ) -> list[AdminProbe]:
+    def probe(app: Flask | None = None, **options: t.Any) -> list[AdminProbe]:
         if app is None:
             app = request.getfixturevalue("app")
 
-        return assert_admin_sessions_ok(
-            app,
-            write_check=write_check,
-            endpoints=endpoints,
-            timeout=timeout,
-            url_values=url_values,
-            login=login,
-        )
+        return assert_admin_sessions_ok(app, **options)
 
     return probe
