@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections.abc as cabc
-import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -21,8 +20,6 @@ from click.testing import Result
 from flask import Flask
 from flask import has_app_context
 from flask import has_request_context
-from flask.globals import app_ctx
-from flask_admin.contrib.sqla import _compat as stock_compat
 from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
 from sqlalchemy.ext import asyncio as sa_async
@@ -34,7 +31,9 @@ from flask_admin.contrib.sqla_lite import SharedSessionWarning
 from flask_admin.contrib.sqla_lite._cli import admin_sessions
 
 from .models import Team
+from .sources import app_context_id
 from .sources import create_tables
+from .sources import without_lite_installed
 
 try:
     from flask_babel import Babel
@@ -91,15 +90,6 @@ class RoutedView(ModelView):
         return orm.Session()
 
 
-@contextlib.contextmanager
-def without_lite_installed() -> cabc.Iterator[None]:
-    """Stock Flask-Admin refuses a non-``db`` source when Flask-SQLAlchemy-Lite
-    is installed; without it, it only warns and stores the source."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stock_compat, "T_SQLALCHEMY_LITE", None)
-        yield
-
-
 def stock(endpoint: str, source: object) -> AnyModelView:
     """A stock view over ``source``, which stock Flask-Admin deprecates."""
     with (
@@ -114,11 +104,6 @@ def stock_lite(env: Env, app: Flask) -> AnyModelView:
     inside an app context."""
     with app.app_context():
         return stock_view.ModelView(Team, env.lite, endpoint="stock_lite")
-
-
-def app_context_id() -> int:
-    """The scope function of the workaround from flask-admin #2585."""
-    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
 
 
 def issue_2585(env: Env, app: Flask) -> orm.scoped_session[orm.Session]:
@@ -261,6 +246,14 @@ CASES: dict[str, Case] = {
         ours("fsa_none", lambda env: None),
         False,
         "app-extension",
+        "request",
+        "ok",
+    ),
+    "fsa_callable": Case(
+        "fsa",
+        ours("fsa_callable", lambda env: lambda: env.fsa.session),
+        False,
+        "callable",
         "request",
         "ok",
     ),
@@ -525,6 +518,11 @@ def test_classifies_each_source(endpoint: str, apps: dict[Extension, Flask]) -> 
             "the view, which calls 'remove()' at app-context teardown",
         ),
         ("stock_scoped_scopefunc", "each key's session lives on"),
+        (
+            "fsa_callable",
+            "the function's owner; for a 'scoped_session' it returns,"
+            " Flask-SQLAlchemy (its 'db.session') or else the view",
+        ),
     ),
     ids=(
         "lite-none",
@@ -534,6 +532,7 @@ def test_classifies_each_source(endpoint: str, apps: dict[Extension, Flask]) -> 
         "stock-shared",
         "scope-key",
         "stock-scope-key",
+        "function-returning-scoped",
     ),
 )
 def test_names_who_closes_the_session(

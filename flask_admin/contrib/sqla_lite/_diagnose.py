@@ -144,7 +144,7 @@ def diagnose_app(app: Flask) -> list[AdminReport]:
             url=admin.url,
             # Flask-Admin keeps its views only in this attribute.
             views=[
-                _view_report(view, app)
+                view_report(view, app)
                 for view in admin._views
                 if isinstance(view, sqla_view.ModelView)
             ],
@@ -165,7 +165,8 @@ def classify_view(view: sqla_view.ModelView, app: Flask) -> Verdict:
     return _classify_stock(view.session)
 
 
-def _view_report(view: sqla_view.ModelView, app: Flask) -> ViewReport:
+def view_report(view: sqla_view.ModelView, app: Flask) -> ViewReport:
+    """Describe ``view`` and classify its session source, without opening one."""
     view_type = type(view)
     return ViewReport(
         endpoint=view.endpoint,

@@ -349,11 +349,40 @@ def _callable_source(function: cabc.Callable[..., object]) -> SessionSource:
     return SessionSource(
         kind="callable",
         description=f"session function {name}()",
-        closed_by="the function's owner",
+        closed_by=_CALLABLE_CLOSED_BY,
         shared=False,
-        open=function,
+        open=_registry_session_opener(function),
         release=None,
     )
+
+
+_CALLABLE_CLOSED_BY = (
+    "the function's owner; for a 'scoped_session' it returns, Flask-SQLAlchemy"
+    " (its 'db.session') or else the view, which calls 'remove()' at app-context"
+    " teardown"
+)
+
+
+def _registry_session_opener(
+    function: cabc.Callable[[], object],
+) -> cabc.Callable[[], object]:
+    """Wrap a session function so that a ``scoped_session`` it returns, such as
+    Flask-SQLAlchemy's ``db.session`` from ``lambda: db.session``, gives that
+    registry's session, ended as if the ``scoped_session`` had been given."""
+    resolved: list[tuple[orm.scoped_session[t.Any], SessionSource]] = []
+
+    def open_session() -> object:
+        value = function()
+
+        if not isinstance(value, orm.scoped_session):
+            return value
+
+        if not resolved or resolved[0][0] is not value:
+            resolved[:] = [(value, _scoped_source(value))]
+
+        return resolved[0][1]()
+
+    return open_session
 
 
 def _app_extension_source(session_name: str | None) -> SessionSource:
