@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _prepare_postgres_database() -> str | None:
     """Create the database and extensions Flask-Admin's PostgreSQL tests use, and
     point them at it; return why not if the server is unreachable."""
-    url = sa.make_url(POSTGRES_URL)
+    url = sa.engine.make_url(POSTGRES_URL)
     reason = why_unreachable(POSTGRES_URL)
 
     if reason is not None:

@@ -11,7 +11,6 @@ import dataclasses
 import typing as t
 
 import flask_sqlalchemy
-import flask_sqlalchemy_lite
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import orm
@@ -19,6 +18,8 @@ from sqlalchemy import orm
 from flask_admin.contrib.sqla_lite import ModelView
 from flask_admin.contrib.sqla_lite import resolve_session_source
 
+from ..optional import flask_sqlalchemy_lite
+from ..optional import lite_param
 from .models import Base
 
 
@@ -94,6 +95,7 @@ def _extension(
 
 
 def _lite(url: str, source: str, **view_options: t.Any) -> SourceSetup:
+    assert flask_sqlalchemy_lite is not None, "skipped: see needs_lite"
     db = flask_sqlalchemy_lite.SQLAlchemy()
     sources: dict[str, object] = {
         "db": db,
@@ -166,6 +168,13 @@ SOURCES: dict[str, cabc.Callable[[str], SourceSetup]] = {
     "get_session-override": _routed_by_hook,
 }
 """The per-request sources, by test id."""
+
+SOURCE_PARAMS = [
+    lite_param(name, id=name) if name.startswith("lite-") else name
+    for name in sorted(SOURCES)
+]
+"""The ids of :data:`SOURCES` to parametrise over; those of Flask-SQLAlchemy-Lite
+are skipped where it is not installed (it needs SQLAlchemy 2.0)."""
 
 
 def shared_session(url: str) -> SourceSetup:
