@@ -12,7 +12,6 @@ import dataclasses
 import typing as t
 
 import flask_sqlalchemy
-import flask_sqlalchemy_lite
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -23,6 +22,8 @@ from sqlalchemy import orm
 from flask_admin.contrib.sqla_lite import ModelView
 from flask_admin.contrib.sqla_lite import resolve_session_source
 
+from ..optional import flask_sqlalchemy_lite
+from ..optional import lite_param
 from .models import Base
 
 
@@ -98,6 +99,7 @@ def _extension(
 
 
 def _lite(url: str, source: str, **view_options: t.Any) -> SourceSetup:
+    assert flask_sqlalchemy_lite is not None, "skipped: see needs_lite"
     db = flask_sqlalchemy_lite.SQLAlchemy()
     sources: dict[str, object] = {
         "db": db,
@@ -170,6 +172,13 @@ SOURCES: dict[str, cabc.Callable[[str], SourceSetup]] = {
     "get_session-override": _routed_by_hook,
 }
 """The per-request sources, by test id."""
+
+SOURCE_PARAMS = [
+    lite_param(name, id=name) if name.startswith("lite-") else name
+    for name in sorted(SOURCES)
+]
+"""The ids of :data:`SOURCES` to parametrise over; those of Flask-SQLAlchemy-Lite
+are skipped where it is not installed (it needs SQLAlchemy 2.0)."""
 
 
 def _fsa_function(url: str) -> SourceSetup:

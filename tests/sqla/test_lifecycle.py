@@ -92,9 +92,10 @@ def test_one_session_per_request_with_the_default_hook(
     loader, inline models and validators still opens one session per request."""
     opened: list[orm.Session] = []
 
-    class CountingSessionmaker(orm.sessionmaker[orm.Session]):
+    # Not subscripted: sessionmaker is generic from SQLAlchemy 2.0 on.
+    class CountingSessionmaker(orm.sessionmaker):  # type: ignore[type-arg]
         def __call__(self, **local_kw: t.Any) -> orm.Session:
-            session = super().__call__(**local_kw)
+            session: orm.Session = super().__call__(**local_kw)
             opened.append(session)
             return session
 
