@@ -6,6 +6,7 @@ import collections.abc as cabc
 import dataclasses
 import inspect
 import numbers
+import operator
 import typing as t
 import warnings
 
@@ -311,7 +312,7 @@ def _owned_source(
         closed_by="the view, at app-context teardown",
         shared=False,
         open=factory,
-        release=orm.Session.close,
+        release=operator.methodcaller("close"),
     )
 
 
@@ -329,7 +330,7 @@ def _shared_source(session: orm.Session, stacklevel: int) -> SessionSource:
         closed_by="its owner; the view rolls back its transaction after each request",
         shared=True,
         open=lambda: session,
-        release=orm.Session.rollback,
+        release=operator.methodcaller("rollback"),
     )
 
 
