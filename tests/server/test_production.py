@@ -1,0 +1,78 @@
+"""The admin under gunicorn (sync, gthread, gevent) and waitress, on PostgreSQL,
+through PgBouncer and on MariaDB: a short mixed load leaves no error, every
+accepted create is a row, and nothing is left in a transaction or checked out.
+The whole matrix, with 1, 2 and 4 sync workers, is
+``python -m benchmarks.production``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.server.production import PGBOUNCER
+from tests.server.production import run
+from tests.server.production import SERVINGS
+from tests.server.servers import Server
+from tests.servers import skip_or_fail
+
+pytestmark = pytest.mark.server
+
+REQUESTS = 48
+"""Six rounds of the eight-request mix, after the warm-up."""
+
+
+@pytest.fixture
+def pgbouncer(server: Server) -> None:
+    """PgBouncer is installed, and the server is PostgreSQL."""
+    if server.name != "postgresql":
+        pytest.skip("PgBouncer pools PostgreSQL connections only.")
+
+    if not os.access(PGBOUNCER, os.X_OK):
+        skip_or_fail(
+            PGBOUNCER, "PgBouncer is not installed ('apt-get install pgbouncer')"
+        )
+
+
+@pytest.mark.parametrize("serving", sorted(SERVINGS))
+def test_serves_a_mixed_load_cleanly(
+    database: Server, seeded: dict[str, int], serving: str
+) -> None:
+    """Each server leaves no 5xx, no transaction open and nothing checked out."""
+    outcome = run(database, seeded, SERVINGS[serving], requests=REQUESTS)
+    assert outcome.load.requests == REQUESTS
+    assert outcome.load.accepted["create"] > 0
+    assert outcome.clean, outcome
+
+
+@pytest.mark.parametrize("serving", sorted(SERVINGS))
+def test_through_pgbouncer_in_transaction_pooling(
+    pgbouncer: None, database: Server, seeded: dict[str, int], serving: str
+) -> None:
+    """Through PgBouncer the same holds, and no client waits for a server
+    connection once the load is over."""
+    outcome = run(
+        database, seeded, SERVINGS[serving], pgbouncer=True, requests=REQUESTS
+    )
+    assert outcome.pgbouncer_waiting == 0
+    assert outcome.clean, outcome
+
+
+def test_stock_scoped_session_pins_pgbouncer_connections(
+    pgbouncer: None, database: Server, seeded: dict[str, int]
+) -> None:
+    """The control: stock Flask-Admin over a raw ``scoped_session`` leaves its
+    threads' transactions open after the same load, each pinning a PgBouncer
+    server connection, and its pools never drained."""
+    outcome = run(
+        database,
+        seeded,
+        SERVINGS["gunicorn gthread 2x8"],
+        variant="stock",
+        pgbouncer=True,
+        requests=REQUESTS,
+        seconds=30,
+    )
+    assert outcome.idle_in_transaction > 0
+    assert outcome.checked_out > 0
+    assert not outcome.clean
