@@ -5,7 +5,9 @@ runs, configured by the environment, one app per worker process.
     The database URL, pool settings included (see :func:`tests.server.pools.with_pool`).
 ``SQLA_LITE_SERVE_VARIANT``
     ``ours``: this package's views over a ``sessionmaker``; ``stock``: stock
-    Flask-Admin's views over a raw ``scoped_session``.
+    Flask-Admin's views over a raw ``scoped_session``; ``lite``: this package's
+    views over a Flask-SQLAlchemy-Lite ``db``; ``lite-fixed``: the same on
+    :class:`GeventFlask`.
 ``SQLA_LITE_SERVE_PGBOUNCER``
     ``1`` when the URL points at PgBouncer in transaction pooling, which cannot
     keep psycopg's server-side prepared statements across transactions.
@@ -15,14 +17,19 @@ runs, configured by the environment, one app per worker process.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import collections.abc as cabc
+import contextvars
 import json
 import os
 import pathlib
 import typing as t
 import warnings
 
+import flask_sqlalchemy_lite
 import sqlalchemy as sa
+from flask import Flask
 from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
 
@@ -32,10 +39,31 @@ from tests.sqla.admin_app import build_app
 from tests.sqla.admin_app import build_views
 from tests.sqla.sources import SourceSetup
 
-VARIANTS = ("ours", "stock")
+VARIANTS = ("ours", "stock", "lite", "lite-fixed")
 
 
-def _create_app() -> tuple[t.Any, PoolTracker]:
+class GeventFlask(Flask):
+    """Runs ``async def`` views and teardowns on gevent's pool of real threads,
+    each with an event loop of its own, instead of asgiref's threads, which
+    gevent turns into greenlets sharing one."""
+
+    def async_to_sync(
+        self, func: cabc.Callable[..., cabc.Coroutine[t.Any, t.Any, t.Any]]
+    ) -> cabc.Callable[..., t.Any]:
+        import gevent  # type: ignore[import-untyped]
+
+        def run(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            context = contextvars.copy_context()  # keeps 'g' and 'current_app'
+            return gevent.get_hub().threadpool.apply(
+                context.run, (asyncio.run, func(*args, **kwargs))
+            )
+
+        return run
+
+
+def _create_app() -> tuple[Flask, PoolTracker]:
+    url = os.environ["SQLA_LITE_SERVE_URL"]
+    variant = os.environ["SQLA_LITE_SERVE_VARIANT"]
     connect_args: dict[str, t.Any] = {}
 
     if os.environ.get("SQLA_LITE_SERVE_PGBOUNCER") == "1":
@@ -44,10 +72,20 @@ def _create_app() -> tuple[t.Any, PoolTracker]:
         # server connection, where it does not exist.
         connect_args["prepare_threshold"] = None
 
-    engine = sa.create_engine(
-        os.environ["SQLA_LITE_SERVE_URL"], connect_args=connect_args
-    )
-    variant = os.environ["SQLA_LITE_SERVE_VARIANT"]
+    if variant in ("lite", "lite-fixed"):
+        db = flask_sqlalchemy_lite.SQLAlchemy()
+        config = {"url": url, "connect_args": connect_args}
+        setup = SourceSetup(
+            db,
+            init_app=lambda app: _init_lite(db, app, config),
+            engine_for=lambda app: _lite_engine(db, app),
+            dispose=lambda: None,
+        )
+        views = build_views(db)
+        app = build_app(setup, views, GeventFlask if variant == "lite-fixed" else Flask)
+        return app, PoolTracker(setup.engine_for(app), lambda connection: 0)
+
+    engine = sa.create_engine(url, connect_args=connect_args)
     setup = SourceSetup(
         orm.sessionmaker(engine)
         if variant == "ours"
@@ -65,6 +103,18 @@ def _create_app() -> tuple[t.Any, PoolTracker]:
         )
 
     return build_app(setup, views), PoolTracker(engine, lambda connection: 0)
+
+
+def _init_lite(
+    db: flask_sqlalchemy_lite.SQLAlchemy, app: Flask, config: dict[str, t.Any]
+) -> None:
+    app.config["SQLALCHEMY_ENGINES"] = {"default": config}
+    db.init_app(app)
+
+
+def _lite_engine(db: flask_sqlalchemy_lite.SQLAlchemy, app: Flask) -> sa.Engine:
+    with app.app_context():
+        return db.engine
 
 
 app, _pool = _create_app()

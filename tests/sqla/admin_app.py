@@ -72,9 +72,11 @@ def build_views(
     ]
 
 
-def build_app(setup: SourceSetup, views: list[AnyModelView]) -> Flask:
+def build_app(
+    setup: SourceSetup, views: list[AnyModelView], app_class: type[Flask] = Flask
+) -> Flask:
     """Create an app with the source's extension and an admin over ``views``."""
-    app = Flask(__name__)
+    app = app_class(__name__)
     app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=False)
     setup.init_app(app)
 
