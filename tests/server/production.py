@@ -72,6 +72,10 @@ class Serving:
             str(self.workers),
             "--graceful-timeout",
             "10",
+            # A slow worker on a loaded machine must not be killed: its pool
+            # report would be lost.
+            "--timeout",
+            "120",
             "--log-level",
             "warning",
         ]
@@ -294,17 +298,17 @@ def _mix(ids: dict[str, int], client: int) -> list[Request]:
     """One round of each client: reads of every kind and two writes."""
     return [
         ("read", "/admin/person/", None),
-        ("read", "/admin/person/?search=ali", None),
-        ("read", f"/admin/person/details/?id={ids['alice']}", None),
-        ("read", "/admin/person/ajax/lookup/?name=team&query=r", None),
-        ("read", "/admin/person/?search=load", None),
         ("create", "/admin/person/new/", {"name": f"load-{client}", "score": "1"}),
-        ("read", f"/admin/person/details/?id={ids['bob']}", None),
+        ("read", f"/admin/person/details/?id={ids['alice']}", None),
+        ("read", "/admin/person/?search=ali", None),
         (
             "edit",
             f"/admin/person/edit/?id={ids['bob']}",
             {"name": "bob", "score": str(client)},
         ),
+        ("read", "/admin/person/ajax/lookup/?name=team&query=r", None),
+        ("read", "/admin/person/?search=load", None),
+        ("read", f"/admin/person/details/?id={ids['bob']}", None),
     ]
 
 
@@ -315,7 +319,7 @@ def load(
     clients: int,
     requests: int,
     seconds: float,
-    timeout: float = 15.0,
+    timeout: float = 60.0,
 ) -> LoadResult:
     """Send ``requests`` requests from ``clients`` keep-alive connections, or
     stop after ``seconds``, whichever comes first."""
@@ -407,8 +411,24 @@ class Outcome:
     """Checkouts minus checkins over every worker."""
     connections: int
     """Database connections the workers' pools opened (to PgBouncer, if used)."""
+    workers: int
+    """Worker processes the server ran."""
+    workers_reported: int
+    """Worker processes that wrote their pool report as they exited."""
     pgbouncer_waiting: int | None
     """``cl_waiting`` of PgBouncer's ``SHOW POOLS`` after the load."""
+
+    def __str__(self) -> str:
+        load = self.load
+        return (
+            f"{self.serving} on {self.database}, {self.variant}: {load.requests}"
+            f" requests, {load.server_errors} 5xx, {load.failures} without reply,"
+            f" accepted {load.accepted}, refused {load.posts_refused}, rows"
+            f" {self.rows_written}, idle in transaction {self.idle_in_transaction},"
+            f" checked out {self.checked_out}, unmatched checkouts"
+            f" {self.checkouts_unmatched}, PgBouncer waiting {self.pgbouncer_waiting},"
+            f" workers reported {self.workers_reported} of {self.workers}"
+        )
 
     @property
     def clean(self) -> bool:
@@ -421,6 +441,7 @@ class Outcome:
             and self.checked_out == 0
             and self.checkouts_unmatched == 0
             and not self.pgbouncer_waiting
+            and self.workers_reported == self.workers
         )
 
 
@@ -444,12 +465,17 @@ def run(
     requests: int = 400,
     seconds: float = 30.0,
     pool_size: int | None = None,
+    warm_up: int | None = None,
 ) -> Outcome:
-    """Serve, load, stop and check one combination on ``server``."""
+    """Serve, load, stop and check one combination on ``server``.
+
+    :param warm_up: Unmeasured requests first, 8 per worker by default, so the
+        latencies do not include compiling the templates.
+    """
     from tests.server.pools import with_pool
 
     pool_size = pool_size or min(serving.concurrency, clients)
-    warm_up = 8 * serving.workers
+    warm_up = 8 * serving.workers if warm_up is None else warm_up
 
     with contextlib.ExitStack() as stack:
         url = server.url
@@ -504,5 +530,7 @@ def run(
             report["checkouts"] - report["checkins"] for report in reports
         ),
         connections=sum(report["connections"] for report in reports),
+        workers=serving.workers,
+        workers_reported=len(reports),
         pgbouncer_waiting=waiting,
     )
