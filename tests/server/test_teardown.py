@@ -8,19 +8,10 @@ from flask.testing import FlaskClient
 
 from tests.server.harness import Admins
 from tests.sqla import failing
-from tests.sqla.sources import shared_session
-from tests.sqla.sources import SOURCES
+from tests.sqla.sources import RELEASED_BY_VIEW
 from tests.sqla.sources import SourceSetup
 
 pytestmark = pytest.mark.server
-
-OWNED = {
-    "sessionmaker": SOURCES["sessionmaker"],
-    "engine": SOURCES["engine"],
-    "scoped_session": SOURCES["scoped_session"],
-    "shared-session": shared_session,
-}
-"""The sources whose sessions the view itself releases."""
 
 
 def _get(client: FlaskClient, path: str) -> None:
@@ -32,7 +23,7 @@ def _get(client: FlaskClient, path: str) -> None:
     "ignore::flask_admin.contrib.sqla_lite.SharedSessionWarning"
 )
 @pytest.mark.parametrize("order", ("before", "after"))
-@pytest.mark.parametrize("source_id", sorted(OWNED))
+@pytest.mark.parametrize("source_id", sorted(RELEASED_BY_VIEW))
 def test_failing_teardown_leaks_nothing(
     admins: Admins, seeded: dict[str, int], source_id: str, order: str
 ) -> None:
@@ -40,7 +31,7 @@ def test_failing_teardown_leaks_nothing(
     app-context teardown, leave 0 idle-in-transaction backends and a drained pool."""
 
     def build(url: str) -> SourceSetup:
-        setup = OWNED[source_id](url)
+        setup = RELEASED_BY_VIEW[source_id](url)
         return (
             failing.registered_before(setup, "appcontext")
             if order == "before"

@@ -176,3 +176,12 @@ def shared_session(url: str) -> SourceSetup:
 def create_tables(engine: sa.Engine) -> None:
     """Create the test models' tables."""
     Base.metadata.create_all(engine)
+
+
+RELEASED_BY_VIEW: dict[str, cabc.Callable[[str], SourceSetup]] = {
+    "sessionmaker": SOURCES["sessionmaker"],
+    "engine": SOURCES["engine"],
+    "scoped_session": SOURCES["scoped_session"],
+    "shared-session": shared_session,
+}
+"""The sources whose sessions the view itself releases, by test id."""

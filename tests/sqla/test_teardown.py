@@ -14,8 +14,7 @@ from .admin_app import build_app
 from .admin_app import build_views
 from .failing import register
 from .failing import registered_before
-from .sources import shared_session
-from .sources import SOURCES
+from .sources import RELEASED_BY_VIEW
 from .sources import SourceSetup
 
 
@@ -30,27 +29,18 @@ def _app(setup: SourceSetup, phase: str, order: str) -> Flask:
     return app
 
 
-OWNED = {
-    "sessionmaker": SOURCES["sessionmaker"],
-    "engine": SOURCES["engine"],
-    "scoped_session": SOURCES["scoped_session"],
-    "shared-session": shared_session,
-}
-"""The sources whose sessions the view itself releases."""
-
-
 @pytest.mark.filterwarnings(
     "ignore::flask_admin.contrib.sqla_lite.SharedSessionWarning"
 )
 @pytest.mark.parametrize("order", ("before", "after"))
 @pytest.mark.parametrize("phase", ("appcontext", "request"))
-@pytest.mark.parametrize("source_id", sorted(OWNED))
+@pytest.mark.parametrize("source_id", sorted(RELEASED_BY_VIEW))
 def test_release_survives_a_failing_teardown(
     source_id: str, phase: str, order: str, db_url: str, seeded: dict[str, int]
 ) -> None:
     """After a request whose teardown raised, no connection is checked out, no
     transaction is open and a ``scoped_session``'s registry is empty."""
-    setup = OWNED[source_id](db_url)
+    setup = RELEASED_BY_VIEW[source_id](db_url)
     app = _app(setup, phase, order)
     pool = setup.engine_for(app).pool
 
