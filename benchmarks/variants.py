@@ -5,10 +5,11 @@ way users build them, at import time outside any application context; stock
 Flask-Admin cannot build a view on a Flask-SQLAlchemy-Lite ``db`` that way, so
 its Lite views are built inside one, as upstream's own tests do.
 
-The package ends the sessions it opened from a receiver of Flask's
+The package ends the sessions it opened from its views' blueprint teardown,
+and outside the admin's requests from a receiver of Flask's
 ``appcontext_tearing_down`` signal, connected for every app once a source that
 needs it (a ``sessionmaker``, an ``Engine``, a ``scoped_session``) is first
-used. Here it is connected for the apps of such views only, so that the other
+used. Here that receiver is connected for the apps of such views only, so that the other
 apps measured in the same process do not pay for it, as they would not in a
 process of their own.
 """

@@ -52,6 +52,15 @@ EXCLUDED_TEST_FILES = {
         "tests the docs' stock-vs-add-on table script, which compares against stock"
         " Flask-Admin and is not part of the upstream series"
     ),
+    "test_credentials.py": (
+        "also checks the add-on's 'flask admin-sessions' output, and imports the"
+        " masking helper from the add-on's path"
+    ),
+    "test_teardown.py": (
+        "tests the release from the add-on view's blueprint teardown; the series"
+        " still releases from the 'appcontext_tearing_down' receiver, and moving"
+        " that into the base view's 'create_blueprint' is a patch still to write"
+    ),
 }
 """Files of :data:`OUR_TEST_DIR` that are not copied upstream nor run, and why."""
 
@@ -419,6 +428,7 @@ imported from ``flask_admin.contrib.sqla``, where it lives upstream."""
 GENERATED = (
     # The resolver moves into contrib/sqla, where the base ModelView uses it.
     Generated("flask_admin/contrib/sqla/_context.py", f"{CORE}/_context.py"),
+    Generated("flask_admin/contrib/sqla/_masking.py", f"{CORE}/_masking.py"),
     Generated(
         "flask_admin/contrib/sqla/_proxy.py", f"{CORE}/_proxy.py", PROXY_UPSTREAM
     ),

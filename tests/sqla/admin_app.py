@@ -73,11 +73,14 @@ def build_views(
 
 
 def build_app(
-    setup: SourceSetup, views: list[AnyModelView], **admin_options: t.Any
+    setup: SourceSetup,
+    views: list[AnyModelView],
+    app_class: type[Flask] = Flask,
+    **admin_options: t.Any,
 ) -> Flask:
-    """Create an app with the source's extension and an admin over ``views``,
-    built with ``admin_options``."""
-    app = Flask(__name__)
+    """Create an app of ``app_class`` with the source's extension and an admin
+    over ``views``, built with ``admin_options``."""
+    app = app_class(__name__)
     app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=False)
     setup.init_app(app)
 

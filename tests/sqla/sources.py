@@ -225,3 +225,12 @@ def without_lite_installed() -> cabc.Iterator[None]:
 def app_context_id() -> int:
     """The scope function of the workaround from flask-admin #2585."""
     return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+
+
+RELEASED_BY_VIEW: dict[str, cabc.Callable[[str], SourceSetup]] = {
+    "sessionmaker": SOURCES["sessionmaker"],
+    "engine": SOURCES["engine"],
+    "scoped_session": SOURCES["scoped_session"],
+    "shared-session": shared_session,
+}
+"""The sources whose sessions the view itself releases, by test id."""

@@ -454,7 +454,7 @@ CASES: dict[str, Case] = {
         "unknown",
         "none",
         "broken",
-        "Cannot use 'sqlite://' (str) as a session source",
+        "Cannot use the database URL 'sqlite://' (str) as a session source",
     ),
     "none_without_extension": Case(
         "none",

@@ -103,7 +103,7 @@ def test_async_sources_are_refused(name: str) -> None:
     (
         (orm.Session, "Received the class Session.*Pass 'sessionmaker\\(engine\\)'"),
         (dict, "Received the class dict"),
-        ("sqlite:///app.db", r"Cannot use 'sqlite:///app.db' \(str\)"),
+        ("sqlite:///app.db", r"Cannot use the database URL 'sqlite:///app.db' \(str\)"),
         (42, r"Cannot use 42 \(int\)"),
         (1.5, r"Cannot use 1.5 \(float\)"),
         (object(), r"Cannot use <object object .*> \(object\)"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
+import logging
 import typing as t
 
 from flask import Flask
@@ -12,6 +13,8 @@ from flask.signals import appcontext_tearing_down
 from sqlalchemy import orm
 
 _G_KEY = "_flask_admin_sqla_lite"
+
+_logger = logging.getLogger("flask_admin.contrib.sqla_lite")
 
 
 class ContextSessions:
@@ -94,13 +97,32 @@ def context_sessions(user: str) -> ContextSessions:
     return store
 
 
-def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
-    """Release the sessions of the application context that is ending."""
-    # The namespace itself, not the 'g' proxy: this runs as every app context ends.
+def end_context_sessions(exc: BaseException | None = None) -> None:
+    """Release the sessions of the current application context, once.
+
+    Each view's blueprint runs this as its ``teardown_request`` function, which
+    Flask calls before the app's own request and app-context teardown functions,
+    whatever order the extensions were set up in: no other extension's teardown
+    can raise before it. Outside the admin's requests the
+    ``appcontext_tearing_down`` receiver calls it. It never raises: a failed
+    release is logged, so the app's other teardown functions still run.
+
+    :param exc: The exception that ended the request, if any; not used.
+    """
+    # The namespace itself, not the 'g' proxy: this runs as every admin request ends.
     store: ContextSessions | None = g._get_current_object().pop(_G_KEY, None)
 
     if store is not None and store.teardown is not None:
-        store.teardown.close()
+        try:
+            store.teardown.close()
+        except Exception:
+            _logger.exception("Releasing the admin's sessions failed.")
+
+
+def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
+    """Release what is left when an application context ends outside the admin's
+    requests, e.g. a view's session used in a CLI command."""
+    end_context_sessions()
 
 
 _receiver_connected = False

@@ -16,6 +16,8 @@ from flask import Flask
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import orm
 
+from ._masking import describe
+from ._masking import mask
 from ._resolver import _custom_scopefunc
 from ._resolver import _is_async
 from ._resolver import resolve_session_source
@@ -239,7 +241,9 @@ def _classify_app_extension(view: ModelView, app: Flask) -> Verdict:
     try:
         source = _resolve_quietly(extension, view.session_name)
     except TypeError as error:
-        return _broken("app-extension", "the app's SQLAlchemy extension", str(error))
+        return _broken(
+            "app-extension", "the app's SQLAlchemy extension", mask(str(error))
+        )
 
     return dataclasses.replace(
         _per_request(source),
@@ -257,13 +261,13 @@ def _classify_stock(session: object) -> Verdict:
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 
     if _is_async(session):
-        what = f"the {type(session).__qualname__} {session!r}"
+        what = f"the {type(session).__qualname__} {describe(session)}"
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 
     try:
         source = _resolve_quietly(session)
     except TypeError as error:
-        return _broken("unknown", repr(session), str(error))
+        return _broken("unknown", describe(session), mask(str(error)))
 
     if source.kind == "flask-sqlalchemy":
         return _per_request(source)
@@ -326,7 +330,7 @@ def _scopefunc(scoped: object) -> cabc.Callable[[], object] | None:
 
 
 def _name(function: cabc.Callable[..., object]) -> str:
-    return getattr(function, "__qualname__", repr(function))
+    return getattr(function, "__qualname__", None) or describe(function)
 
 
 def _with_scopefunc(description: str, scopefunc: cabc.Callable[[], object]) -> str:

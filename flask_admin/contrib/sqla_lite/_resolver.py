@@ -6,6 +6,7 @@ import collections.abc as cabc
 import dataclasses
 import inspect
 import numbers
+import operator
 import typing as t
 import warnings
 
@@ -15,6 +16,8 @@ from sqlalchemy import util as sa_util
 from sqlalchemy.engine import Engine
 
 from ._context import context_sessions
+from ._masking import describe
+from ._masking import is_database_url
 
 try:
     from flask_sqlalchemy_lite import SQLAlchemy as LiteSQLAlchemy
@@ -156,12 +159,12 @@ def _resolve(
         return _scoped_source(source)
 
     if isinstance(source, orm.sessionmaker):
-        return _owned_source("sessionmaker", f"sessionmaker {source!r}", source)
+        return _owned_source("sessionmaker", f"sessionmaker {describe(source)}", source)
 
     if isinstance(source, Engine):
         return _owned_source(
             "engine",
-            f"engine {source!r}",
+            f"engine {describe(source)}",
             lambda: orm.Session(bind=source),
         )
 
@@ -172,10 +175,7 @@ def _resolve(
         raise TypeError(_class_message(source))
 
     if isinstance(source, (str, bytes, numbers.Number)) or not callable(source):
-        raise TypeError(
-            f"Cannot use {source!r} ({type(source).__qualname__}) as a session"
-            f" source. {_WHAT_TO_PASS}"
-        )
+        raise TypeError(_not_a_source_message(source))
 
     return _callable_source(source)
 
@@ -213,10 +213,26 @@ def _is_async(source: object) -> bool:
 def _refuse_async(source: object) -> None:
     if _is_async(source):
         raise TypeError(
-            f"Flask-Admin is synchronous and cannot use the async {source!r}"
+            f"Flask-Admin is synchronous and cannot use the async {describe(source)}"
             f" ({type(source).__qualname__}). Pass the synchronous equivalent,"
             " e.g. 'sessionmaker(engine)' instead of 'async_sessionmaker(engine)'."
         )
+
+
+def _not_a_source_message(source: object) -> str:
+    if is_database_url(source):
+        return (
+            f"Cannot use the database URL {describe(source)}"
+            f" ({type(source).__qualname__}) as a session source: a view needs"
+            " something that makes sessions. Pass 'create_engine(url)' or"
+            " 'sessionmaker(create_engine(url))', or your Flask-SQLAlchemy(-Lite)"
+            " 'db' configured with the URL."
+        )
+
+    return (
+        f"Cannot use {describe(source)} ({type(source).__qualname__}) as a session"
+        f" source. {_WHAT_TO_PASS}"
+    )
 
 
 def _class_message(source: type) -> str:
@@ -281,7 +297,7 @@ def _scoped_source(scoped: orm.scoped_session[t.Any]) -> SessionSource:
 
     return SessionSource(
         kind="scoped_session",
-        description=f"scoped_session {scoped!r}",
+        description=f"scoped_session {describe(scoped)}",
         closed_by="the view, which calls 'remove()' at app-context teardown",
         shared=False,
         open=scoped,
@@ -336,7 +352,7 @@ def _owned_source(
         closed_by="the view, at app-context teardown",
         shared=False,
         open=factory,
-        release=orm.Session.close,
+        release=operator.methodcaller("close"),
     )
 
 
@@ -350,11 +366,11 @@ def _shared_source(session: orm.Session, stacklevel: int) -> SessionSource:
     )
     return SessionSource(
         kind="session",
-        description=f"shared session {session!r}",
+        description=f"shared session {describe(session)}",
         closed_by="its owner; the view rolls back its transaction after each request",
         shared=True,
         open=lambda: session,
-        release=orm.Session.rollback,
+        release=operator.methodcaller("rollback"),
     )
 
 
@@ -363,14 +379,14 @@ def _callable_source(function: cabc.Callable[..., object]) -> SessionSource:
         inspect.signature(function).bind()
     except TypeError:
         raise TypeError(
-            f"The session function {function!r} must be callable without"
+            f"The session function {describe(function)} must be callable without"
             " arguments: it is called once per application context to return"
             " the 'Session' to use."
         ) from None
     except ValueError:  # pragma: no cover - builtins without a signature
         pass
 
-    name = getattr(function, "__qualname__", repr(function))
+    name = getattr(function, "__qualname__", None) or describe(function)
     return SessionSource(
         kind="callable",
         description=f"session function {name}()",

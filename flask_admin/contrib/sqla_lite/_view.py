@@ -5,10 +5,12 @@ from __future__ import annotations
 import collections.abc as cabc
 import typing as t
 
+from flask import Blueprint
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import orm
 
 from ._context import context_sessions
+from ._context import end_context_sessions
 from ._proxy import SessionProxy
 from ._resolver import _resolve
 from ._resolver import SessionSource
@@ -105,6 +107,18 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         :func:`resolve_session_source`.
         """
         return self.session_source()
+
+    def create_blueprint(self, admin: t.Any) -> Blueprint:
+        """Create the view's blueprint, which releases the request's sessions.
+
+        A blueprint's ``teardown_request`` functions run before the app's own
+        teardown functions, so the sessions the view opened, a
+        ``scoped_session``'s ``remove()`` and a shared session's rollback happen
+        even when another extension's teardown raises.
+        """
+        blueprint: Blueprint = super().create_blueprint(admin)
+        blueprint.teardown_request(end_context_sessions)
+        return blueprint
 
     def _run_view(
         self, fn: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
