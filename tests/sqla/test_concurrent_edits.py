@@ -4,21 +4,28 @@ refused with a message, never written over the first."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import typing as t
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_admin.form import rules
 
+from .admin_app import build_app
 from .concurrent_edits import build_edits_app
 from .concurrent_edits import changed_row_is_not_deleted
 from .concurrent_edits import CONFLICT
 from .concurrent_edits import first_inline_save_wins
 from .concurrent_edits import first_save_wins
 from .concurrent_edits import form_data
+from .concurrent_edits import list_states
 from .concurrent_edits import name_of
 from .concurrent_edits import ROWS
 from .concurrent_edits import seed_edits
+from .concurrent_edits import state_in
 from .concurrent_edits import two_admins
+from .concurrent_edits import Versioned
+from .concurrent_edits import VersionedView
 from .models import Person
 from .sources import SOURCES
 from .sources import SourceSetup
@@ -133,3 +140,106 @@ def test_off(
     assert b.save(form_data("versioned", "bob"), None).status_code == 302
     assert name_of(out_of_band, ROWS["versioned"][0], 1) == "bob"
     assert CONFLICT not in b.client.get("/admin/versioned/").text
+
+
+def test_modal_and_rules(
+    sessionmaker_setup: SourceSetup, out_of_band: sa.Engine, seeded: dict[str, int]
+) -> None:
+    """The modal edit form and a form laid out by ``form_edit_rules`` carry the
+    state too, and refuse the second save."""
+    seed_edits(out_of_band)
+    view_class = type(
+        "RulesView",
+        (VersionedView,),
+        {
+            "edit_modal": True,
+            "form_edit_rules": [rules.Header("Versioned"), "name", "counter"],
+        },
+    )
+    app = build_app(
+        sessionmaker_setup, [view_class(Versioned, sessionmaker_setup.source)]
+    )
+    a, b = two_admins(app, "versioned", "1")
+    modal = a.client.get("/admin/versioned/edit/?id=1&modal=True").text
+    page = b.client.get("/admin/versioned/edit/?id=1").text
+    seen_by_b = state_in(page)
+
+    assert 'class="modal-body"' in modal
+    assert "<h3>Versioned</h3>" in page
+    assert a.save(form_data("versioned", "ann"), state_in(modal)).status_code == 302
+    refused = b.save(form_data("versioned", "ben"), seen_by_b)
+    assert CONFLICT in refused.text
+    assert "<h3>Versioned</h3>" in refused.text
+    assert name_of(out_of_band, Versioned, 1) == "ann"
+
+
+def count_statements(setup: SourceSetup, bob: int, checked: bool) -> dict[str, int]:
+    """Statements each kind of request sends, with the check on or off."""
+    app = build_edits_app(setup, concurrency_check=checked)
+    client = app.test_client()
+    statements: list[object] = []
+    sa.event.listen(
+        setup.engine_for(app),
+        "before_cursor_execute",
+        lambda *args: statements.append(args[2]),
+    )
+    edit = f"/admin/person/edit/?id={bob}"
+
+    def state(page: str, inline: bool = False) -> dict[str, str]:
+        if not checked:
+            return {}
+        return {"row_state": list_states(page)[str(bob)] if inline else state_in(page)}
+
+    def counted(send: cabc.Callable[[], t.Any]) -> int:
+        statements.clear()
+        assert send().status_code in (200, 302)
+        return len(statements)
+
+    form = client.get(edit).text
+    counts = {
+        "list page": counted(lambda: client.get("/admin/person/")),
+        "edit form": counted(lambda: client.get(edit)),
+        "save": counted(
+            lambda: client.post(
+                edit, data={**form_data("person", "ben"), **state(form)}
+            )
+        ),
+    }
+    listed = client.get("/admin/person/").text
+    counts["inline save"] = counted(
+        lambda: client.post(
+            "/admin/person/ajax/update/",
+            data={"list_form_pk": str(bob), "name": "bo", **state(listed, True)},
+        )
+    )
+    listed = client.get("/admin/person/").text
+    counts["delete"] = counted(
+        lambda: client.post(
+            "/admin/person/delete/", data={"id": str(bob), **state(listed, True)}
+        )
+    )
+    return counts
+
+
+def test_statements(
+    sessionmaker_setup: SourceSetup, out_of_band: sa.Engine, seeded: dict[str, int]
+) -> None:
+    """Pages that do not save send no extra statement; a save, inline save or
+    delete sends one, the locked read."""
+    bob = seeded["bob"]
+    off = count_statements(sessionmaker_setup, bob, False)
+    with out_of_band.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO person (id, name, score) VALUES (:id, 'bob', 1)"),
+            {"id": bob},
+        )
+    on = count_statements(sessionmaker_setup, bob, True)
+
+    extra = {page: on[page] - off[page] for page in on}
+    assert extra == {
+        "list page": 0,
+        "edit form": 0,
+        "save": 1,
+        "inline save": 1,
+        "delete": 1,
+    }

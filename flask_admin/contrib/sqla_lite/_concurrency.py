@@ -9,6 +9,8 @@ write, the row is read again, locked where the database can, and compared.
 
 from __future__ import annotations
 
+import collections.abc as cabc
+import contextlib
 import hashlib
 import typing as t
 
@@ -18,6 +20,7 @@ from flask import g
 from flask import request
 from markupsafe import escape
 from markupsafe import Markup
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
 from sqlalchemy import orm
@@ -231,9 +234,25 @@ def _refuse(session: orm.Session, message: str) -> str:
     return message
 
 
-def remember_state(view: ModelView, model: object) -> None:
-    """Keep the state of a row just saved inline, for the list page to carry on."""
-    setattr(g, _G_SAVED, sign(view, model))
+@contextlib.contextmanager
+def state_after_save(view: ModelView, model: object) -> cabc.Iterator[None]:
+    """Keep the state of the row a save inside the block commits, for the list
+    page to carry on with.
+
+    It is taken just before the commit, once the changes are flushed, so that
+    reading it does not take a query after the commit expires the row.
+    """
+    session = orm.object_session(model)
+
+    def keep(session: orm.Session) -> None:
+        session.flush()
+        setattr(g, _G_SAVED, sign(view, model))
+
+    event.listen(session, "before_commit", keep)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_commit", keep)
 
 
 def ajax_response(response: t.Any) -> t.Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import typing as t
 
 import jinja2
@@ -213,9 +214,13 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
                 )
                 return False
 
-        saved: bool = super().update_model(form, model)
-        if saved and states is not None and _concurrency.FIELD not in form:
-            _concurrency.remember_state(self, model)
+        inline = states is not None and _concurrency.FIELD not in form
+        with (
+            _concurrency.state_after_save(self, model)
+            if inline
+            else contextlib.nullcontext()
+        ):
+            saved: bool = super().update_model(form, model)
         return saved
 
     def delete_model(self, model: t.Any) -> bool:
