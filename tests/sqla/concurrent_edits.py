@@ -3,6 +3,7 @@ edit tests share on SQLite and on the servers."""
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import dataclasses
 import html
 import re
@@ -285,3 +286,52 @@ def changed_row_is_not_deleted(
     deleted = b.delete_selected({key: reloaded}) if bulk else b.delete(reloaded)
     assert "Record was successfully deleted." in deleted.text
     assert name_of(engine, model, pk) == "(deleted)"
+
+
+def count_statements(setup: SourceSetup, bob: int, checked: bool) -> dict[str, int]:
+    """Statements each kind of request sends to the database, with the check on
+    or off: person ``bob`` is saved, saved inline, then deleted."""
+    app = build_edits_app(setup, concurrency_check=checked)
+    client = app.test_client()
+    statements: list[object] = []
+    sa.event.listen(
+        setup.engine_for(app),
+        "before_cursor_execute",
+        lambda *args: statements.append(args[2]),
+    )
+    edit = f"/admin/person/edit/?id={bob}"
+
+    def state(page: str, inline: bool = False) -> dict[str, str]:
+        if not checked:
+            return {}
+        return {"row_state": list_states(page)[str(bob)] if inline else state_in(page)}
+
+    def counted(send: cabc.Callable[[], t.Any]) -> int:
+        statements.clear()
+        assert send().status_code in (200, 302)
+        return len(statements)
+
+    form = client.get(edit).text
+    counts = {
+        "list page": counted(lambda: client.get("/admin/person/")),
+        "edit form": counted(lambda: client.get(edit)),
+        "save": counted(
+            lambda: client.post(
+                edit, data={**form_data("person", "ben"), **state(form)}
+            )
+        ),
+    }
+    listed = client.get("/admin/person/").text
+    counts["inline save"] = counted(
+        lambda: client.post(
+            "/admin/person/ajax/update/",
+            data={"list_form_pk": str(bob), "name": "bo", **state(listed, True)},
+        )
+    )
+    listed = client.get("/admin/person/").text
+    counts["delete"] = counted(
+        lambda: client.post(
+            "/admin/person/delete/", data={"id": str(bob), **state(listed, True)}
+        )
+    )
+    return counts

@@ -4,7 +4,6 @@ refused with a message, never written over the first."""
 from __future__ import annotations
 
 import collections.abc as cabc
-import typing as t
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +14,10 @@ from .admin_app import build_app
 from .concurrent_edits import build_edits_app
 from .concurrent_edits import changed_row_is_not_deleted
 from .concurrent_edits import CONFLICT
+from .concurrent_edits import count_statements
 from .concurrent_edits import first_inline_save_wins
 from .concurrent_edits import first_save_wins
 from .concurrent_edits import form_data
-from .concurrent_edits import list_states
 from .concurrent_edits import name_of
 from .concurrent_edits import ROWS
 from .concurrent_edits import seed_edits
@@ -171,54 +170,6 @@ def test_modal_and_rules(
     assert CONFLICT in refused.text
     assert "<h3>Versioned</h3>" in refused.text
     assert name_of(out_of_band, Versioned, 1) == "ann"
-
-
-def count_statements(setup: SourceSetup, bob: int, checked: bool) -> dict[str, int]:
-    """Statements each kind of request sends, with the check on or off."""
-    app = build_edits_app(setup, concurrency_check=checked)
-    client = app.test_client()
-    statements: list[object] = []
-    sa.event.listen(
-        setup.engine_for(app),
-        "before_cursor_execute",
-        lambda *args: statements.append(args[2]),
-    )
-    edit = f"/admin/person/edit/?id={bob}"
-
-    def state(page: str, inline: bool = False) -> dict[str, str]:
-        if not checked:
-            return {}
-        return {"row_state": list_states(page)[str(bob)] if inline else state_in(page)}
-
-    def counted(send: cabc.Callable[[], t.Any]) -> int:
-        statements.clear()
-        assert send().status_code in (200, 302)
-        return len(statements)
-
-    form = client.get(edit).text
-    counts = {
-        "list page": counted(lambda: client.get("/admin/person/")),
-        "edit form": counted(lambda: client.get(edit)),
-        "save": counted(
-            lambda: client.post(
-                edit, data={**form_data("person", "ben"), **state(form)}
-            )
-        ),
-    }
-    listed = client.get("/admin/person/").text
-    counts["inline save"] = counted(
-        lambda: client.post(
-            "/admin/person/ajax/update/",
-            data={"list_form_pk": str(bob), "name": "bo", **state(listed, True)},
-        )
-    )
-    listed = client.get("/admin/person/").text
-    counts["delete"] = counted(
-        lambda: client.post(
-            "/admin/person/delete/", data={"id": str(bob), **state(listed, True)}
-        )
-    )
-    return counts
 
 
 def test_statements(
