@@ -91,8 +91,8 @@ def _payload(view: ModelView, model: object) -> list[t.Any]:
 def sign(view: ModelView, model: object) -> str:
     """Return the signed state of ``model`` as it is now, for a page to carry.
 
-    Without a ``SECRET_KEY`` the page carries nothing, so that pages which do not
-    save still work; a save then fails with the error of :func:`_serializer`.
+    Without a ``SECRET_KEY`` the page carries nothing, and its saves are not
+    checked; Flask-Admin's flashed messages need the key anyway.
     """
     if not current_app.config.get("SECRET_KEY"):
         return ""
@@ -125,14 +125,14 @@ def submitted(form: Form | None) -> dict[str, str] | None:
     """Return the submitted states by primary key, ``None`` if the request has none.
 
     The edit form's own field is read when the form has one; otherwise every
-    ``row_state`` value of the request (the list page sends one per row).
+    ``row_state`` value of the request (the list page sends one per row). A
+    request without any, from a page or script that predates the check, is not
+    checked, as before.
     """
     if form is not None and FIELD in form:
-        tokens = [form[FIELD].data or ""]
+        tokens = [form[FIELD].data]
     else:
         tokens = request.form.getlist(FIELD)
-        if not tokens:
-            return None
 
     states: dict[str, str] = {}
     for token in tokens:
@@ -145,7 +145,7 @@ def submitted(form: Form | None) -> dict[str, str] | None:
         else:
             states[repr(identity)] = token
 
-    return states
+    return states or None
 
 
 def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | None:
@@ -180,9 +180,8 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
         token = states[_INVALID]
     if token is None:
         message = (
-            "This form does not say what the record was when it was opened,"
-            " perhaps because it was opened before an upgrade. Nothing was saved:"
-            " reload the record and make the change again."
+            "This change does not say what the record was when it was displayed."
+            " Nothing was saved: reload the page and make the change again."
         )
         return _refuse(session, message)
 

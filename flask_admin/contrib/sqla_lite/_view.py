@@ -66,8 +66,6 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
     """Refuse a save or delete based on a row that changed since the page showed
     it, instead of writing over the other change. ``False`` turns it off. See
     :doc:`/guides/concurrent-edits`.
-
-    .. versionadded:: 0.2
     """
 
     list_template = "admin/sqla_lite/list.html"
@@ -172,16 +170,11 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
 
         A model that maps ``version_id_col`` is compared by its version; these
         values then only name the changed fields in the message.
-
-        .. versionadded:: 0.2
         """
         return _concurrency.column_values(model)
 
     def row_state(self, model: t.Any) -> str:
-        """Return the signed state of ``model`` a page carries to its save.
-
-        .. versionadded:: 0.2
-        """
+        """Return the signed state of ``model`` a page carries to its save."""
         return _concurrency.sign(self, model)
 
     def create_blueprint(self, admin: t.Any) -> Blueprint:
