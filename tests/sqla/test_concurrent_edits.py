@@ -216,3 +216,22 @@ def test_statements(
         "inline save": 1,
         "delete": 1,
     }
+
+
+def test_hidden_values_are_not_shown(
+    app: Flask, out_of_band: sa.Engine, seeded: dict[str, int]
+) -> None:
+    """A changed column the view neither lists nor edits is named, its value not
+    shown."""
+    a, _ = two_admins(app, "person", str(seeded["alice"]))
+    state = a.open_edit()
+    with out_of_band.begin() as conn:
+        conn.execute(
+            sa.update(Person)
+            .where(Person.id == seeded["alice"])
+            .values(team_id=seeded["blue"], score=7)
+        )
+
+    refused = a.save(form_data("person", "ann"), state)
+
+    assert "Changed: score (now 7), team_id." in refused.text

@@ -202,13 +202,15 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
     changed = sorted(
         key for key in set(was[2]) | set(now[2]) if was[2].get(key) != now[2].get(key)
     )
-    return _refuse(session, _changed_message(model, changed))
+    return _refuse(session, _changed_message(view, model, changed))
 
 
-def _changed_message(model: object, changed: list[str]) -> str:
-    values = column_values(model)
+def _changed_message(view: ModelView, model: object, changed: list[str]) -> str:
+    """Name the changed fields, with the current value of those the view shows."""
+    shown = {name for name, _ in view._list_columns}
+    shown.update(name for name in changed if hasattr(view._edit_form_class, name))
     described = ", ".join(
-        f"{key} (now {_shorten(values[key])})" if key in values else key
+        f"{key} (now {_shorten(getattr(model, key))})" if key in shown else key
         for key in changed
     )
     message = (
