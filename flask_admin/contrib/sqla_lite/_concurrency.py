@@ -17,6 +17,7 @@ import typing as t
 import itsdangerous
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 from markupsafe import escape
 from markupsafe import Markup
@@ -115,10 +116,10 @@ def add_field(view: ModelView, form: Form, model: object | None) -> None:
     )
     form._fields[FIELD] = field
     setattr(form, FIELD, field)
-    if request.method == "POST":
+    if has_request_context() and request.method == "POST":
         field.process(request.form)
-    elif model is not None:
-        field.process(None, sign(view, model))
+    else:
+        field.process(None, "" if model is None else sign(view, model))
 
 
 def submitted(form: Form | None) -> dict[str, str] | None:
