@@ -115,7 +115,7 @@ def state_in(page: str) -> str:
     """The row state of an edit form page."""
     found = re.search(r'name="row_state" type="hidden" value="([^"]*)"', page)
     assert found is not None, "the edit form has no row state field"
-    return found.group(1)
+    return html.unescape(found.group(1))
 
 
 def list_states(page: str) -> dict[str, str]:
@@ -125,7 +125,7 @@ def list_states(page: str) -> dict[str, str]:
         pk = re.search(r'name="rowid" class="action-checkbox" value="([^"]*)"', row)
         state = re.search(r'class="sqla-lite-row-state" value="([^"]*)"', row)
         if pk is not None and state is not None:
-            states[html.unescape(pk.group(1))] = state.group(1)
+            states[html.unescape(pk.group(1))] = html.unescape(state.group(1))
     return states
 
 

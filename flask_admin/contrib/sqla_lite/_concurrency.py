@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
+import functools
 import hashlib
+import hmac
 import typing as t
 
-import itsdangerous
 from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
+from flask_admin.contrib.sqla import tools
 from markupsafe import escape
 from markupsafe import Markup
 from sqlalchemy import event
@@ -34,7 +36,8 @@ if t.TYPE_CHECKING:
 FIELD = "row_state"
 """The name of the form field and request parameter carrying a row state."""
 
-_SALT = "flask_admin.contrib.sqla_lite.row_state"
+_PERSON = b"sqla_lite.state"
+"""Sets the signing key apart from other keys derived from ``SECRET_KEY``."""
 _G_CONFLICT = "_flask_admin_sqla_lite_conflict"
 _G_SAVED = "_flask_admin_sqla_lite_saved_state"
 _SHOWN_LENGTH = 80
@@ -58,11 +61,58 @@ def column_values(model: object) -> dict[str, t.Any]:
     }
 
 
+class _State(t.NamedTuple):
+    """What a page saw of a row: short digests, compared, never shown."""
+
+    identity: str
+    """The primary key, encoded as in Flask-Admin's URLs."""
+
+    version: str
+    """The digest of the ``version_id_col`` value, empty when none is mapped."""
+
+    digests: tuple[str, ...]
+    """The digest of each :meth:`ModelView.get_row_state` value, in its order."""
+
+    def text(self) -> str:
+        """The state as the text that is signed."""
+        return f"{self.identity}|{self.version}|{'.'.join(self.digests)}"
+
+    @classmethod
+    def parse(cls, text: str) -> _State:
+        """Read :meth:`text` back; the identity may hold ``|``, the rest cannot."""
+        identity, version, digests = text.rsplit("|", 2)
+        return cls(identity, version, tuple(digests.split(".")) if digests else ())
+
+
 def _digest(value: object) -> str:
-    return hashlib.blake2b(repr(value).encode(), digest_size=6).hexdigest()
+    return hashlib.blake2b(repr(value).encode(), digest_size=5).hexdigest()
 
 
-def _serializer() -> itsdangerous.URLSafeSerializer:
+def _identity(model: object, mapper: orm.Mapper[t.Any]) -> str:
+    return t.cast(str, tools.iterencode(mapper.primary_key_from_instance(model)))
+
+
+def _state(view: ModelView, model: object) -> tuple[_State, list[str]]:
+    """Return the state of ``model`` as it is now, and the names of its values."""
+    mapper = inspect(model).mapper
+    version = ""
+    if mapper.version_id_col is not None:
+        prop = mapper.get_property_by_column(mapper.version_id_col)
+        version = _digest(getattr(model, prop.key))
+    values = view.get_row_state(model)
+    digests = tuple(_digest(value) for value in values.values())
+    return _State(_identity(model, mapper), version, digests), list(values)
+
+
+@functools.lru_cache(maxsize=4)
+def _key_for(secret: str | bytes) -> bytes:
+    if isinstance(secret, str):
+        secret = secret.encode()
+    return hashlib.blake2b(secret, digest_size=32, person=_PERSON).digest()
+
+
+def _key() -> bytes:
+    """Return the signing key derived from ``SECRET_KEY``."""
     secret = current_app.config.get("SECRET_KEY")
     if not secret:
         raise RuntimeError(
@@ -71,22 +121,11 @@ def _serializer() -> itsdangerous.URLSafeSerializer:
             " 'concurrency_check = False' on the view."
         )
 
-    return itsdangerous.URLSafeSerializer(secret, salt=_SALT)
+    return _key_for(secret)
 
 
-def _version(model: object) -> t.Any:
-    mapper = inspect(model).mapper
-    if mapper.version_id_col is None:
-        return None
-
-    prop = mapper.get_property_by_column(mapper.version_id_col)
-    return getattr(model, prop.key)
-
-
-def _payload(view: ModelView, model: object) -> list[t.Any]:
-    identity = inspect(model).mapper.primary_key_from_instance(model)
-    digests = {key: _digest(value) for key, value in view.get_row_state(model).items()}
-    return [[str(part) for part in identity], _version(model), digests]
+def _mac(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16, key=_key()).hexdigest()
 
 
 def sign(view: ModelView, model: object) -> str:
@@ -98,7 +137,24 @@ def sign(view: ModelView, model: object) -> str:
     if not current_app.config.get("SECRET_KEY"):
         return ""
 
-    return _serializer().dumps(_payload(view, model))
+    text = _state(view, model)[0].text()
+    return f"{text}|{_mac(text)}"
+
+
+class BadState(ValueError):
+    """A submitted row state that was not made by :func:`sign` with this key."""
+
+
+def _unsign(token: str) -> _State:
+    """Return the state ``token`` carries; raise :class:`BadState` if it was altered."""
+    text, _, mac = token.rpartition("|")
+    if not hmac.compare_digest(mac, _mac(text)):
+        raise BadState(token)
+
+    try:
+        return _State.parse(text)
+    except ValueError as error:
+        raise BadState(token) from error
 
 
 def add_field(view: ModelView, form: Form, model: object | None) -> None:
@@ -140,11 +196,9 @@ def submitted(form: Form | None) -> dict[str, str] | None:
         if not token:
             continue
         try:
-            identity = _serializer().loads(token)[0]
-        except (itsdangerous.BadData, IndexError, KeyError, TypeError):
+            states[_unsign(token).identity] = token
+        except BadState:
             states[_INVALID] = token
-        else:
-            states[repr(identity)] = token
 
     return states or None
 
@@ -157,11 +211,7 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
     comparison and the write. Returns ``None`` when the save may proceed, else
     the message to show; the transaction is then rolled back.
     """
-    serializer = _serializer()
-    identity = [
-        str(part) for part in inspect(model).mapper.primary_key_from_instance(model)
-    ]
-    token = states.get(repr(identity))
+    token = states.get(_identity(model, inspect(model).mapper))
     session = orm.object_session(model)
     assert session is not None
     try:
@@ -187,22 +237,28 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
         return _refuse(session, message)
 
     try:
-        was = serializer.loads(token)
-    except itsdangerous.BadData:
+        was = _unsign(token)
+    except BadState:
         return _refuse(
             session,
             "The record state sent with this change is not valid (was the page"
             " altered?). Nothing was saved: reload the record and try again.",
         )
 
-    now = _payload(view, model)
-    versioned = now[1] is not None
-    if was[0] == now[0] and (was[1] == now[1] if versioned else was[2] == now[2]):
+    now, keys = _state(view, model)
+    if was.identity == now.identity and (
+        was.version == now.version if now.version else was.digests == now.digests
+    ):
         return None
 
-    changed = sorted(
-        key for key in set(was[2]) | set(now[2]) if was[2].get(key) != now[2].get(key)
-    )
+    if len(was.digests) == len(now.digests):
+        changed = [
+            key
+            for key, before, after in zip(keys, was.digests, now.digests, strict=True)
+            if before != after
+        ]
+    else:
+        changed = keys
     return _refuse(session, _changed_message(view, model, changed))
 
 
