@@ -4,10 +4,12 @@ refused with a message, never written over the first."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import typing as t
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask import request
 from flask_admin.form import rules
 
 from .admin_app import build_app
@@ -18,6 +20,7 @@ from .concurrent_edits import count_statements
 from .concurrent_edits import first_inline_save_wins
 from .concurrent_edits import first_save_wins
 from .concurrent_edits import form_data
+from .concurrent_edits import list_states
 from .concurrent_edits import name_of
 from .concurrent_edits import ROWS
 from .concurrent_edits import seed_edits
@@ -235,3 +238,38 @@ def test_hidden_values_are_not_shown(
     refused = a.save(form_data("person", "ann"), state)
 
     assert "Changed: score (now 7), team_id." in refused.text
+
+
+def test_row_deleted_while_saving(
+    sessionmaker_setup: SourceSetup, out_of_band: sa.Engine, seeded: dict[str, int]
+) -> None:
+    """A row deleted after the save loaded it, before the locked read, is reported
+    as deleted; nothing is written or inserted."""
+    seed_edits(out_of_band)
+
+    class DeletedMeanwhile(VersionedView):
+        def get_one(self, id: str) -> t.Any:
+            model = super().get_one(id)
+            if request.method == "POST":
+                with out_of_band.begin() as conn:
+                    conn.execute(sa.delete(Versioned))
+            return model
+
+    app = build_app(
+        sessionmaker_setup, [DeletedMeanwhile(Versioned, sessionmaker_setup.source)]
+    )
+    a, _ = two_admins(app, "versioned", "1")
+
+    refused = a.save(form_data("versioned", "ann"), a.open_edit())
+    page = a.client.get(refused.location).text
+    with out_of_band.begin() as conn:
+        conn.execute(sa.insert(Versioned).values(id=1, name="again", version=1))
+    inline = a.save_inline(
+        "ann", list_states(a.client.get("/admin/versioned/").text)["1"]
+    )
+
+    assert refused.status_code == 302
+    assert "This record was deleted by someone else" in page
+    assert name_of(out_of_band, Versioned, 1) == "(deleted)"
+    assert inline.status_code == 409
+    assert "This record was deleted by someone else" in inline.text

@@ -1,10 +1,11 @@
 """Refusing a save or delete based on a row that changed since it was displayed.
 
 A page that can change a row carries the row's *state* as it was displayed: a
-token signed with the app's ``SECRET_KEY`` holding the primary key, the
-``version_id_col`` value when the model maps one, and a short digest of each
-value of :meth:`ModelView.get_row_state`. On save, in the transaction of the
-write, the row is read again, locked where the database can, and compared.
+token holding the primary key, a digest of the ``version_id_col`` value when the
+model maps one, and a short digest of each value of
+:meth:`ModelView.get_row_state`, signed with a key derived from ``SECRET_KEY``.
+On save, in the transaction of the write, the row is read again, locked where
+the database can, and compared.
 """
 
 from __future__ import annotations
@@ -146,6 +147,15 @@ def sign(view: ModelView, model: object) -> str:
     return f"{text}|{_mac(text)}"
 
 
+GONE = (
+    "This record was deleted by someone else since it was displayed; nothing was saved."
+)
+
+
+class RowGone(Exception):
+    """The row was deleted since it was displayed: there is no form to show again."""
+
+
 class BadState(ValueError):
     """A submitted row state that was not made by :func:`sign` with this key."""
 
@@ -214,7 +224,8 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
     Reads the row's columns again, ``SELECT ... FOR UPDATE`` where the database
     supports it, in the session's transaction, so nobody changes it between the
     comparison and the write. Returns ``None`` when the save may proceed, else
-    the message to show; the transaction is then rolled back.
+    the message to show; the transaction is then rolled back. Raises
+    :class:`RowGone` when the row no longer exists.
     """
     token = states.get(_identity(model, inspect(model).mapper))
     session = orm.object_session(model)
@@ -225,12 +236,8 @@ def refusal(view: ModelView, model: object, states: dict[str, str]) -> str | Non
             attribute_names=[attr.key for attr in inspect(model).mapper.column_attrs],
             with_for_update=True,
         )
-    except sa_exc.InvalidRequestError:
-        message = (
-            "This record was deleted by someone else since it was displayed;"
-            " nothing was saved."
-        )
-        return _refuse(session, message)
+    except sa_exc.InvalidRequestError as error:
+        raise RowGone(_refuse(session, GONE)) from error
 
     if token is None and _INVALID in states:
         token = states[_INVALID]
@@ -318,12 +325,17 @@ def state_after_save(view: ModelView, model: object) -> cabc.Iterator[None]:
         event.remove(session, "before_commit", keep)
 
 
-def ajax_response(response: t.Any) -> t.Any:
+def ajax_response(respond: cabc.Callable[[], t.Any]) -> t.Any:
     """Return Flask-Admin's inline edit response, adjusted for row states.
 
     A refused save answers ``409`` with the message, which the widget shows; a
     save that carried a state answers with the row's new state as JSON.
     """
+    try:
+        response = respond()
+    except RowGone:
+        return GONE, 409
+
     message = getattr(g, _G_CONFLICT, None)
     if message is not None:
         return message, 409

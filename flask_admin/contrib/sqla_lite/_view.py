@@ -9,7 +9,9 @@ import typing as t
 import jinja2
 from flask import Blueprint
 from flask import flash
+from flask import redirect
 from flask_admin.contrib.sqla import view as sqla_view
+from flask_admin.helpers import get_redirect_target
 from sqlalchemy import orm
 from wtforms import Form
 
@@ -220,7 +222,10 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         """Delete ``model`` unless the row changed since the page displayed it."""
         states = _concurrency.submitted(None) if self.concurrency_check else None
         if states is not None:
-            message = _concurrency.refusal(self, model, states)
+            try:
+                message = _concurrency.refusal(self, model, states)
+            except _concurrency.RowGone:
+                message = _concurrency.GONE
             if message is not None:
                 flash(_concurrency.flash_message(message, None), "error")
                 return False
@@ -231,4 +236,14 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
     @expose("/ajax/update/", methods=("POST",))  # type: ignore[untyped-decorator]
     def ajax_update(self) -> t.Any:
         """Flask-Admin's inline edit, answering a refused save with ``409``."""
-        return _concurrency.ajax_response(super().ajax_update())
+        return _concurrency.ajax_response(super().ajax_update)
+
+    @expose("/edit/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]
+    def edit_view(self) -> t.Any:
+        """Flask-Admin's edit view; a row deleted since the form was opened goes
+        back to the list with a message."""
+        try:
+            return super().edit_view()
+        except _concurrency.RowGone:
+            flash(_concurrency.GONE, "error")
+            return redirect(get_redirect_target() or self.get_url(".index_view"))
