@@ -1,5 +1,7 @@
 """Run ``flask admin-sessions`` on the library example and write what it prints
-to ``doc/_includes/cli_example.rst``, the fragment the docs include.
+to ``doc/_includes/cli_example.rst``, the fragment the docs include; run
+``flask admin-sessions --probe`` on every example and write what it prints into
+the example's ``README.rst``, between its two ``admin-sessions-probe`` comments.
 
 The command runs in a process of its own, from the repository root, exactly as
 the fragment shows it. The example's app factory creates and seeds its
@@ -9,8 +11,8 @@ text wrapped at 80 columns. Run::
 
     python scripts/cli_example.py
 
-``tests/examples/test_cli_examples.py`` fails when the committed fragment is not
-what this writes.
+``tests/examples/test_cli_examples.py`` fails when the committed fragment or a
+README is not what this writes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ INCLUDE = ROOT / "doc" / "_includes" / "cli_example.rst"
 
 COMMAND = ("flask", "--app", "examples/sqla_lite/app.py", "admin-sessions")
 """The command line the fragment shows, and runs from :data:`ROOT`."""
+
+PROBE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sqla_lite": (),
+    "callable": ("--write-check",),
+    "multitenant": ("--url-value", "tenant=acme"),
+}
+"""Every example, and the options its README's probe is run with."""
+
+PROBE_START = ".. admin-sessions-probe: start (written by scripts/cli_example.py)"
+PROBE_END = ".. admin-sessions-probe: end"
+"""The comments around the probe's output in each example's README."""
 
 
 def flask(
@@ -60,22 +73,76 @@ def flask(
     )
 
 
+def database_url(example: str, directory: pathlib.Path) -> str:
+    """The example's ``DATABASE_URL``, a SQLite file (per tenant) in ``directory``."""
+    name = "tenant_{tenant}" if example == "multitenant" else example
+    return f"sqlite:///{directory / name}.sqlite3"
+
+
 def run_example(directory: pathlib.Path) -> str:
     """Return what :data:`COMMAND` prints, with the example's database in
     ``directory``.
 
     :raises RuntimeError: The command failed.
     """
-    url = f"sqlite:///{directory / 'sqla_lite.sqlite3'}"
-    result = flask(*COMMAND[1:], database_url=url)
+    return _output(COMMAND, database_url("sqla_lite", directory))
+
+
+def probe_command(example: str) -> tuple[str, ...]:
+    """The probe's command line for ``example``, run from :data:`ROOT`."""
+    app = f"examples/{example}/app.py"
+    return ("flask", "--app", app, "admin-sessions", "--probe", *PROBE_OPTIONS[example])
+
+
+def run_probe(example: str, directory: pathlib.Path) -> str:
+    """Return what :func:`probe_command` prints, with the example's database in
+    ``directory``.
+
+    :raises RuntimeError: The command failed.
+    """
+    return _output(probe_command(example), database_url(example, directory))
+
+
+def _output(command: tuple[str, ...], url: str) -> str:
+    result = flask(*command[1:], database_url=url)
 
     if result.returncode != 0:
         raise RuntimeError(
-            f"'{' '.join(COMMAND)}' exited with status {result.returncode}:\n"
+            f"'{' '.join(command)}' exited with status {result.returncode}:\n"
             f"{result.stderr}"
         )
 
     return result.stdout
+
+
+def readme(example: str) -> pathlib.Path:
+    """The example's README."""
+    return ROOT / "examples" / example / "README.rst"
+
+
+def with_probe(example: str, text: str, output: str) -> str:
+    """The README ``text`` with the probe's ``output`` between its comments.
+
+    :raises ValueError: The README lacks the comments.
+    """
+    start, end = text.find(PROBE_START), text.find(PROBE_END)
+
+    if start < 0 or end < start:
+        raise ValueError(
+            f"{readme(example).relative_to(ROOT)} needs the lines {PROBE_START!r}"
+            f" and {PROBE_END!r} where the probe's output goes."
+        )
+
+    block = [
+        PROBE_START,
+        "",
+        ".. code-block:: text",
+        "",
+        f"    $ {' '.join(probe_command(example))}",
+        *(f"    {line}" if line else "" for line in output.splitlines()),
+        "",
+    ]
+    return text[:start] + "\n".join(block) + "\n" + text[end:]
 
 
 def render(output: str) -> str:
@@ -97,12 +164,20 @@ def render(output: str) -> str:
 
 
 def main() -> None:
-    """Write :data:`INCLUDE`."""
+    """Write :data:`INCLUDE` and the probe's output into each example's README."""
     with tempfile.TemporaryDirectory() as name:
         text = render(run_example(pathlib.Path(name)))
 
     INCLUDE.write_text(text)
     print(f"Wrote {INCLUDE.relative_to(ROOT)}")
+
+    for example in PROBE_OPTIONS:
+        with tempfile.TemporaryDirectory() as name:
+            output = run_probe(example, pathlib.Path(name))
+
+        path = readme(example)
+        path.write_text(with_probe(example, path.read_text(), output))
+        print(f"Wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

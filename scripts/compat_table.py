@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses
 import gc
+import importlib
 import importlib.metadata
 import importlib.util
 import pathlib
@@ -64,16 +65,16 @@ BuildView = cabc.Callable[[Flask, type[AnyView]], AnyView]
 """Builds the view from a ``ModelView`` class; called with no app context."""
 
 
-class Base(orm.DeclarativeBase):
-    """The declarative base of the one table."""
+Base: t.Any = orm.declarative_base()
+"""The declarative base of the one table, in the style SQLAlchemy 1.4 and 2.x share."""
 
 
-class Person(Base):
+class Person(Base):  # type: ignore[misc]
     """The model the admin lists."""
 
     __tablename__ = "person"
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(sa.String(50))
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(50), nullable=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,12 +99,21 @@ class Case:
     """Makes the source for a database URL."""
 
     needs: str | None = None
-    """The module the source comes from, if it is not always installed."""
+    """The module the source comes from, if it is not always installed, or
+    ``module:name`` for a name that only some versions of the module have."""
 
     @property
     def installed(self) -> bool:
         """Whether :attr:`needs` can be imported."""
-        return self.needs is None or importlib.util.find_spec(self.needs) is not None
+        if self.needs is None:
+            return True
+
+        module, _, name = self.needs.partition(":")
+
+        if importlib.util.find_spec(module) is None:
+            return False
+
+        return not name or hasattr(importlib.import_module(module), name)
 
 
 def _flask_sqlalchemy(
@@ -153,7 +163,9 @@ def _lite(
 
 
 def _plain(
-    label: str, build: cabc.Callable[[sa.Engine, type[AnyView]], AnyView]
+    label: str,
+    build: cabc.Callable[[sa.Engine, type[AnyView]], AnyView],
+    needs: str | None = None,
 ) -> Case:
     """A row whose source is made from an engine, with no Flask extension."""
 
@@ -163,7 +175,7 @@ def _plain(
             lambda app: engine, lambda app, view_class: build(engine, view_class)
         )
 
-    return Case(label, make)
+    return Case(label, make, needs)
 
 
 def _app_context_id() -> int:
@@ -180,6 +192,15 @@ def _issue_2585_workaround(
         factory = db.sessionmaker
 
     return view_class(Person, orm.scoped_session(factory, _app_context_id))
+
+
+def _async_factory() -> t.Any:
+    """An async session factory: ``async_sessionmaker()``, or on SQLAlchemy 1.4,
+    which has none, ``sessionmaker(class_=AsyncSession)``."""
+    if hasattr(sa_async, "async_sessionmaker"):
+        return sa_async.async_sessionmaker()
+
+    return orm.sessionmaker(class_=sa_async.AsyncSession)
 
 
 async def _async_session_function() -> sa_async.AsyncSession:
@@ -220,6 +241,7 @@ CASES: tuple[Case, ...] = (
     _plain(
         "``async_sessionmaker(...)``",
         lambda engine, view: view(Person, sa_async.async_sessionmaker()),
+        needs="sqlalchemy.ext.asyncio:async_sessionmaker",
     ),
     _plain(
         "``AsyncSession(...)``",
@@ -229,10 +251,9 @@ CASES: tuple[Case, ...] = (
         "``async_scoped_session(...)``",
         lambda engine, view: view(
             Person,
-            sa_async.async_scoped_session(
-                sa_async.async_sessionmaker(), scopefunc=_app_context_id
-            ),
+            sa_async.async_scoped_session(_async_factory(), scopefunc=_app_context_id),
         ),
+        needs="sqlalchemy.ext.asyncio:async_scoped_session",
     ),
     _plain(
         "``async def get_session()``",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+from .optional import needs_lite
+
 README = pathlib.Path(__file__).parent.parent / "README.rst"
 """The README at the repository root."""
 
@@ -77,6 +79,7 @@ def test_finds_the_example() -> None:
     assert any("def create_app(" in block for block in blocks)
 
 
+@needs_lite
 def test_example_serves_the_admin(tmp_path: pathlib.Path) -> None:
     """The README's code, saved as ``app.py``, serves a working admin: a user
     created through it is written to the database and listed."""

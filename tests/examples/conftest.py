@@ -16,7 +16,32 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
+from ..optional import HAS_LITE
+from ..optional import LITE_MISSING
+
 _EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+_SQLALCHEMY_1 = (
+    "The examples are written for SQLAlchemy 2.0 (DeclarativeBase, Mapped)"
+    " and Flask-SQLAlchemy-Lite"
+)
+"""Why every example test is skipped on SQLAlchemy 1.4."""
+
+_USE_LITE = ("sqla_lite", "test_docs_show_current_output")
+"""Parts of the ids of the tests that run the Flask-SQLAlchemy-Lite example."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the examples' tests where their dependencies are not installed."""
+    for item in items:
+        if _EXAMPLES.parent / "tests" / "examples" not in item.path.parents:
+            continue
+
+        if sa.__version__.startswith("1."):
+            item.add_marker(pytest.mark.skip(reason=_SQLALCHEMY_1))
+        elif not HAS_LITE and any(part in item.nodeid for part in _USE_LITE):
+            item.add_marker(pytest.mark.skip(reason=LITE_MISSING))
 
 
 @pytest.fixture

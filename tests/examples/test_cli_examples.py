@@ -12,7 +12,7 @@ import pytest
 
 from scripts import cli_example
 
-EXAMPLES = ("sqla_lite", "callable", "multitenant")
+EXAMPLES = tuple(cli_example.PROBE_OPTIONS)
 """Every example; each serves two SQLAlchemy model views, one session per request."""
 
 HELP_LINE = "  admin-sessions  Show how admin views get their sessions."
@@ -34,12 +34,6 @@ def nothing_written(directory: pathlib.Path) -> cabc.Iterator[None]:
     assert files_under(directory) == before, f"the command wrote into {directory}"
 
 
-def database_url(example: str, directory: pathlib.Path) -> str:
-    """The example's ``DATABASE_URL``, a SQLite file (per tenant) in ``directory``."""
-    name = "tenant_{tenant}" if example == "multitenant" else example
-    return f"sqlite:///{directory / name}.sqlite3"
-
-
 @pytest.mark.parametrize("example", EXAMPLES, ids=EXAMPLES)
 def test_help_lists_command(
     example: str, examples_dir: pathlib.Path, tmp_path: pathlib.Path
@@ -51,7 +45,7 @@ def test_help_lists_command(
             "--app",
             str(examples_dir / example / "app.py"),
             "--help",
-            database_url=database_url(example, tmp_path),
+            database_url=cli_example.database_url(example, tmp_path),
             cwd=tmp_path,
         )
 
@@ -72,7 +66,7 @@ def test_check_passes(
             str(examples_dir / example / "app.py"),
             "admin-sessions",
             "--check",
-            database_url=database_url(example, tmp_path),
+            database_url=cli_example.database_url(example, tmp_path),
             cwd=tmp_path,
         )
 
@@ -95,4 +89,22 @@ def test_docs_show_current_output(
     assert current == committed, (
         f"{cli_example.INCLUDE.relative_to(cli_example.ROOT)} is out of date:"
         " rewrite it with 'python scripts/cli_example.py'"
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=EXAMPLES)
+def test_readme_shows_current_probe(
+    example: str, examples_dir: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """Each example's README shows what ``admin-sessions --probe`` prints on it
+    now: every view ``ok``."""
+    committed = cli_example.readme(example).read_text()
+
+    with nothing_written(examples_dir / example):
+        output = cli_example.run_probe(example, tmp_path)
+
+    assert output.endswith("\n2 views probed, 0 with a problem.\n")
+    assert cli_example.with_probe(example, committed, output) == committed, (
+        f"{cli_example.readme(example).relative_to(cli_example.ROOT)} is out of"
+        " date: rewrite it with 'python scripts/cli_example.py'"
     )

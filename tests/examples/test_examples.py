@@ -330,7 +330,7 @@ def test_one_command_serves_the_admin(
 
 def server_database(server_url: str, name: str) -> str:
     """Create the database ``name`` on the server if it is missing; return its URL."""
-    url = sa.make_url(server_url)
+    url = sa.engine.make_url(server_url)
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
 
     try:

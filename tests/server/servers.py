@@ -142,7 +142,7 @@ class Server(abc.ABC):
         """Create the tests' database, with the test tables, on the server named
         by the environment; drop the databases of earlier runs that died."""
         server = cls(
-            sa.make_url(cls.server_url_setting),
+            sa.engine.make_url(cls.server_url_setting),
             f"{DATABASE_PREFIX}{os.getpid()}",
         )
 

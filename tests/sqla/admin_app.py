@@ -72,8 +72,11 @@ def build_views(
     ]
 
 
-def build_app(setup: SourceSetup, views: list[AnyModelView]) -> Flask:
-    """Create an app with the source's extension and an admin over ``views``."""
+def build_app(
+    setup: SourceSetup, views: list[AnyModelView], **admin_options: t.Any
+) -> Flask:
+    """Create an app with the source's extension and an admin over ``views``,
+    built with ``admin_options``."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=False)
     setup.init_app(app)
@@ -81,7 +84,7 @@ def build_app(setup: SourceSetup, views: list[AnyModelView]) -> Flask:
     if Babel is not None:
         Babel(app)
 
-    admin = Admin(app)
+    admin = Admin(app, **admin_options)
 
     for view in views:
         admin.add_view(view)

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from .sources import create_tables
+from .sources import SOURCE_PARAMS
 from .sources import SOURCES
 from .sources import SourceSetup
 
@@ -54,7 +55,7 @@ def seeded(out_of_band: sa.Engine) -> dict[str, int]:
     return {"red": red, "blue": blue, "alice": alice, "bob": bob}
 
 
-@pytest.fixture(params=sorted(SOURCES))
+@pytest.fixture(params=SOURCE_PARAMS)
 def setup(request: pytest.FixtureRequest, db_url: str) -> cabc.Iterator[SourceSetup]:
     """Each per-request session source, on the test's SQLite file."""
     setup = SOURCES[request.param](db_url)

@@ -1,13 +1,20 @@
-"""An app-factory project: extension, admin and views created at import time."""
+"""An app-factory project: extension, admin and views created at import time.
+
+The extension is Flask-SQLAlchemy-Lite, or Flask-SQLAlchemy where Lite is not
+installed (SQLAlchemy 1.4).
+"""
 
 from __future__ import annotations
 
+import typing as t
+
+import flask_sqlalchemy
 from flask import Flask
-from flask_sqlalchemy_lite import SQLAlchemy
 
 from flask_admin import Admin
 from flask_admin.contrib.sqla_lite import ModelView
 
+from ..optional import flask_sqlalchemy_lite
 from .models import Person
 from .models import Team
 
@@ -16,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - Flask-Admin needs Babel only if installed
     Babel = None
 
-db = SQLAlchemy()
+db: t.Any = (flask_sqlalchemy_lite or flask_sqlalchemy).SQLAlchemy()
 admin = Admin(name="Factory")
 admin.add_view(ModelView(Team, db))
 admin.add_view(ModelView(Person, db))
@@ -29,6 +36,7 @@ def create_app(database_url: str) -> Flask:
         SECRET_KEY="test",
         WTF_CSRF_ENABLED=False,
         SQLALCHEMY_ENGINES={"default": database_url},
+        SQLALCHEMY_DATABASE_URI=database_url,
     )
     db.init_app(app)
 

@@ -1,55 +1,25 @@
-"""The models every admin test uses: a team, people in it, and their addresses."""
+"""The models every admin test uses: a team, people in it, and their addresses.
+
+In SQLAlchemy 2.0 style on 2.x (:mod:`.models_mapped`), in 1.4 style on 1.4
+(:mod:`.models_classic`, which ``test_model_styles.py`` also runs on 2.x).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey
+import typing as t
+
 from sqlalchemy import orm
-from sqlalchemy import String
 
+SQLALCHEMY_2 = hasattr(orm, "DeclarativeBase")
+"""Whether this SQLAlchemy has the 2.0 declarative API."""
 
-class Base(orm.DeclarativeBase):
-    """The declarative base of the test models."""
-
-
-class Team(Base):
-    """A team; its name is unique."""
-
-    __tablename__ = "team"
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(String(50), unique=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Person(Base):
-    """A person, with a team chosen through a relationship field."""
-
-    __tablename__ = "person"
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(String(50))
-    score: orm.Mapped[int] = orm.mapped_column(default=0)
-    team_id: orm.Mapped[int | None] = orm.mapped_column(ForeignKey("team.id"))
-    team: orm.Mapped[Team | None] = orm.relationship()
-    addresses: orm.Mapped[list[Address]] = orm.relationship(
-        back_populates="person", cascade="all, delete-orphan"
-    )
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Address(Base):
-    """An address of a person, edited inline on the person's form."""
-
-    __tablename__ = "address"
-
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    street: orm.Mapped[str] = orm.mapped_column(String(100))
-    person_id: orm.Mapped[int] = orm.mapped_column(ForeignKey("person.id"))
-    person: orm.Mapped[Person] = orm.relationship(back_populates="addresses")
-
-    def __str__(self) -> str:
-        return self.street
+if t.TYPE_CHECKING or SQLALCHEMY_2:
+    from .models_mapped import Address as Address
+    from .models_mapped import Base as Base
+    from .models_mapped import Person as Person
+    from .models_mapped import Team as Team
+else:
+    from .models_classic import Address as Address
+    from .models_classic import Base as Base
+    from .models_classic import Person as Person
+    from .models_classic import Team as Team

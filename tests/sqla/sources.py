@@ -7,18 +7,23 @@ build it, at import time with no application context.
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import dataclasses
 import typing as t
 
 import flask_sqlalchemy
-import flask_sqlalchemy_lite
+import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.globals import app_ctx
+from flask_admin.contrib.sqla import _compat as stock_compat
 from sqlalchemy import orm
 
 from flask_admin.contrib.sqla_lite import ModelView
 from flask_admin.contrib.sqla_lite import resolve_session_source
 
+from ..optional import flask_sqlalchemy_lite
+from ..optional import lite_param
 from .models import Base
 
 
@@ -94,6 +99,7 @@ def _extension(
 
 
 def _lite(url: str, source: str, **view_options: t.Any) -> SourceSetup:
+    assert flask_sqlalchemy_lite is not None, "skipped: see needs_lite"
     db = flask_sqlalchemy_lite.SQLAlchemy()
     sources: dict[str, object] = {
         "db": db,
@@ -167,6 +173,35 @@ SOURCES: dict[str, cabc.Callable[[str], SourceSetup]] = {
 }
 """The per-request sources, by test id."""
 
+SOURCE_PARAMS = [
+    lite_param(name, id=name) if name.startswith("lite-") else name
+    for name in sorted(SOURCES)
+]
+"""The ids of :data:`SOURCES` to parametrise over; those of Flask-SQLAlchemy-Lite
+are skipped where it is not installed (it needs SQLAlchemy 2.0)."""
+
+
+def _fsa_function(url: str) -> SourceSetup:
+    """``lambda: db.session``: a function returning Flask-SQLAlchemy's
+    ``scoped_session``, the form users write first."""
+    db = flask_sqlalchemy.SQLAlchemy()
+    return _extension(db, {"SQLALCHEMY_DATABASE_URI": url}, lambda: db.session)
+
+
+def _returning(value: object) -> cabc.Callable[[], object]:
+    """A session function that returns ``value``."""
+    return lambda: value
+
+
+REGISTRY_FUNCTIONS: dict[str, cabc.Callable[[str], SourceSetup]] = {
+    "fsa-function": _fsa_function,
+    "scoped_session-function": lambda url: _plain(
+        url, lambda engine: _returning(orm.scoped_session(orm.sessionmaker(engine)))
+    ),
+}
+"""Functions that return a ``scoped_session`` rather than a session, by test id:
+each is resolved to the registry's session, ended as the registry's would be."""
+
 
 def shared_session(url: str) -> SourceSetup:
     """A plain ``Session`` instance: one session for every request (legacy)."""
@@ -176,3 +211,17 @@ def shared_session(url: str) -> SourceSetup:
 def create_tables(engine: sa.Engine) -> None:
     """Create the test models' tables."""
     Base.metadata.create_all(engine)
+
+
+@contextlib.contextmanager
+def without_lite_installed() -> cabc.Iterator[None]:
+    """Stock Flask-Admin refuses a non-``db`` source when Flask-SQLAlchemy-Lite
+    is installed; without it, it only warns and stores the source."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stock_compat, "T_SQLALCHEMY_LITE", None)
+        yield
+
+
+def app_context_id() -> int:
+    """The scope function of the workaround from flask-admin #2585."""
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]

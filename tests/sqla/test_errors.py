@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import typing as t
 
-import flask_sqlalchemy_lite
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -16,13 +15,15 @@ from sqlalchemy.ext import asyncio as sa_async
 from flask_admin import expose_plugview
 from flask_admin.contrib.sqla_lite import ModelView
 
+from ..optional import flask_sqlalchemy_lite
+from ..optional import needs_lite
 from .admin_app import build_app
 from .admin_app import build_views
 from .models import Person
 from .models import Team
 from .sources import SourceSetup
 
-ASYNC_URL = "postgresql+psycopg://nobody@127.0.0.1:9/never"
+ASYNC_URL = "sqlite+aiosqlite:///never.sqlite3"
 """Async engines are built but never connected."""
 
 
@@ -36,33 +37,62 @@ def needs_an_argument(tenant: str) -> orm.Session:
     raise AssertionError("never called")
 
 
-def async_sources() -> list[object]:
-    """Each async form of a session source."""
+def async_sources() -> dict[str, object]:
+    """Each async form of a session source, by name."""
     engine = sa_async.create_async_engine(ASYNC_URL)
-    maker = sa_async.async_sessionmaker(engine)
-    return [
-        engine,
-        maker,
-        sa_async.AsyncSession(engine),
-        sa_async.async_scoped_session(maker, scopefunc=lambda: 1),
-        async_get_session,
-    ]
+    # SQLAlchemy 1.4's spelling of an async session factory.
+    maker = orm.sessionmaker(class_=sa_async.AsyncSession)
+    return {
+        "AsyncEngine": engine,
+        "sessionmaker-of-AsyncSession": maker,
+        "scoped_session-of-AsyncSession": orm.scoped_session(maker),
+        "AsyncSession": sa_async.AsyncSession(engine),
+        "coroutine-function": async_get_session,
+        **(
+            {"async_sessionmaker": sa_async.async_sessionmaker(engine)}
+            if hasattr(sa_async, "async_sessionmaker")
+            else {}
+        ),
+        **(
+            {
+                "async_scoped_session": sa_async.async_scoped_session(
+                    t.cast(t.Any, maker),  # typed for 2.0's async_sessionmaker
+                    scopefunc=lambda: 1,
+                )
+            }
+            if hasattr(sa_async, "async_scoped_session")
+            else {}
+        ),
+    }
 
 
 @pytest.mark.parametrize(
-    "index",
-    range(5),
-    ids=(
+    "name",
+    (
         "AsyncEngine",
-        "async_sessionmaker",
+        "sessionmaker-of-AsyncSession",
+        "scoped_session-of-AsyncSession",
         "AsyncSession",
-        "async_scoped_session",
         "coroutine-function",
+        pytest.param(
+            "async_scoped_session",
+            marks=pytest.mark.skipif(
+                not hasattr(sa_async, "async_scoped_session"),
+                reason="SQLAlchemy 1.4 before 1.4.19 has no async_scoped_session",
+            ),
+        ),
+        pytest.param(
+            "async_sessionmaker",
+            marks=pytest.mark.skipif(
+                not hasattr(sa_async, "async_sessionmaker"),
+                reason="SQLAlchemy 1.4 has no async_sessionmaker",
+            ),
+        ),
     ),
 )
-def test_async_sources_are_refused(index: int) -> None:
+def test_async_sources_are_refused(name: str) -> None:
     """Every async form is refused at construction, with the sync equivalent."""
-    source = async_sources()[index]
+    source = async_sources()[name]
 
     with pytest.raises(TypeError, match="synchronous and cannot use the async"):
         ModelView(Team, source)
@@ -115,25 +145,33 @@ def app_with_source(source: object, db_url: str, view_base: type = ModelView) ->
     return app
 
 
-@pytest.mark.parametrize(
-    ("returned", "phrase"),
-    (
-        ("not a session", "returned builtins.str, not a 'sqlalchemy.orm.Session'"),
-        (
-            orm.scoped_session(orm.sessionmaker()),
-            "returned sqlalchemy.orm.scoping.scoped_session.*return 'scoped\\(\\)'",
-        ),
-    ),
-    ids=("str", "scoped_session"),
-)
-def test_callable_returning_no_session(
-    returned: object, phrase: str, db_url: str
-) -> None:
+def test_callable_returning_no_session(db_url: str) -> None:
     """A function returning something else fails at request time, naming the
     function and the type it returned."""
-    client = app_with_source(lambda: returned, db_url).test_client()
+    client = app_with_source(lambda: "not a session", db_url).test_client()
 
-    with pytest.raises(TypeError, match=f"session function .*<lambda>\\(\\) {phrase}"):
+    with pytest.raises(
+        TypeError,
+        match=r"session function .*<lambda>\(\) returned builtins.str, not a"
+        r" 'sqlalchemy.orm.Session'",
+    ):
+        client.get("/admin/person/")
+
+
+def test_override_returning_a_scoped_session(db_url: str) -> None:
+    """An overridden ``get_session()`` must return a session: a ``scoped_session``
+    is refused with the way to use it."""
+    scoped = orm.scoped_session(orm.sessionmaker())
+
+    class ScopedView(ModelView):
+        def get_session(self) -> t.Any:
+            return scoped
+
+    client = app_with_source(orm.sessionmaker(), db_url, ScopedView).test_client()
+
+    with pytest.raises(
+        TypeError, match=r"returned sqlalchemy.orm.scoping.scoped_session.*'scoped\(\)'"
+    ):
         client.get("/admin/person/")
 
 
@@ -185,6 +223,7 @@ def test_no_extension_for_an_omitted_source(db_url: str) -> None:
         client.get("/admin/person/")
 
 
+@needs_lite
 def test_lite_with_only_async_engines() -> None:
     """A Flask-SQLAlchemy-Lite extension with only async engines is explained."""
     db = flask_sqlalchemy_lite.SQLAlchemy()

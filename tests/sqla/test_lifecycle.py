@@ -17,6 +17,7 @@ from flask_admin.contrib.sqla_lite import SharedSessionWarning
 from . import admin_app
 from .admin_app import build_app
 from .admin_app import build_views
+from .sources import REGISTRY_FUNCTIONS
 from .sources import shared_session
 from .sources import SOURCES
 from .sources import SourceSetup
@@ -91,9 +92,10 @@ def test_one_session_per_request_with_the_default_hook(
     loader, inline models and validators still opens one session per request."""
     opened: list[orm.Session] = []
 
-    class CountingSessionmaker(orm.sessionmaker[orm.Session]):
+    # Not subscripted: sessionmaker is generic from SQLAlchemy 2.0 on.
+    class CountingSessionmaker(orm.sessionmaker):  # type: ignore[type-arg]
         def __call__(self, **local_kw: t.Any) -> orm.Session:
-            session = super().__call__(**local_kw)
+            session: orm.Session = super().__call__(**local_kw)
             opened.append(session)
             return session
 
@@ -227,4 +229,30 @@ def test_shared_session_is_warned_and_left_without_transaction(
     assert "alison" in recorded.client.get("/admin/person/").get_data(as_text=True)
     first, second = recorded.sessions
     assert first is second
+    setup.dispose()
+
+
+@pytest.mark.parametrize(
+    "source_id", list(REGISTRY_FUNCTIONS), ids=list(REGISTRY_FUNCTIONS)
+)
+def test_function_returning_a_scoped_session(
+    source_id: str, db_url: str, seeded: dict[str, int], out_of_band: sa.Engine
+) -> None:
+    """A function returning a ``scoped_session`` gives the registry's session, a
+    new one per request, ended with the request, so changes are seen."""
+    setup = REGISTRY_FUNCTIONS[source_id](db_url)
+    recorded = Recorded(setup)
+
+    for url in READ_ONLY_REQUESTS:
+        response = recorded.client.get(url.format(**seeded))
+        assert response.status_code == 200, url
+        assert recorded.checked_out() == 0, url
+
+    with out_of_band.begin() as conn:
+        conn.execute(sa.text("UPDATE person SET name = 'alison' WHERE name = 'alice'"))
+
+    assert "alison" in recorded.client.get("/admin/person/").get_data(as_text=True)
+    assert all(isinstance(session, orm.Session) for session in recorded.sessions)
+    assert len(set(map(id, recorded.sessions))) == len(recorded.sessions)
+    assert not any(session.in_transaction() for session in recorded.sessions)
     setup.dispose()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pathlib
 
-import flask_sqlalchemy_lite
 import pytest
+
+from ..optional import LITE_MISSING
+
+pytest.importorskip("flask_sqlalchemy_lite", reason=LITE_MISSING)
+
+import flask_sqlalchemy_lite
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import orm

@@ -1,3 +1,4 @@
+from ._probe import probe_app as probe_app
 from ._proxy import SessionProxy as SessionProxy
 from ._resolver import resolve_session_source as resolve_session_source
 from ._resolver import SessionSource as SessionSource
@@ -9,5 +10,6 @@ __all__ = [
     "SessionProxy",
     "SessionSource",
     "SharedSessionWarning",
+    "probe_app",
     "resolve_session_source",
 ]

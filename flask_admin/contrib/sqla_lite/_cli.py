@@ -6,7 +6,6 @@ import dataclasses
 import json
 import shutil
 import sys
-import textwrap
 import typing as t
 
 import click
@@ -18,6 +17,12 @@ from ._diagnose import diagnose_app
 from ._diagnose import Scope
 from ._diagnose import Status
 from ._diagnose import ViewReport
+from ._probe_cli import run_probe
+from ._table import admins_json
+from ._table import cells
+from ._table import column_widths
+from ._table import detail
+from ._table import PLAIN_WIDTH
 
 _STATUS_STYLE: dict[Status, dict[str, t.Any]] = {
     "ok": {"fg": "green"},
@@ -36,53 +41,104 @@ _SCOPE_TEXT: dict[Scope, str] = {
 
 _HEADER = ("VIEW", "MODEL", "CLASS", "SOURCE", "SESSION", "STATUS")
 
-_PLAIN_WIDTH = 80
-"""The width the lines under a row are wrapped to when not in a terminal, so
-piped output is the same wherever it is produced."""
-
 
 @click.command("admin-sessions", short_help="Show how admin views get their sessions.")
 @click.option(
     "--check",
     is_flag=True,
-    help="Exit with status 1 if any view's session is app-lifetime, fragile or broken.",
+    help="Exit with status 1 if any view's session is app-lifetime, fragile or"
+    " broken (with --probe: if any view has a problem).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Measure: request each view's read-only pages through the test client"
+    " and report the sessions and connections they leave behind.",
+)
+@click.option(
+    "--write-check",
+    is_flag=True,
+    help="With --probe: change one text value of one row per view between two"
+    " requests to detect stale rows, then restore it.",
+)
+@click.option(
+    "--view",
+    "endpoints",
+    multiple=True,
+    metavar="ENDPOINT",
+    help="With --probe: probe only this view (repeatable).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    default=30.0,
+    show_default=True,
+    help="With --probe: seconds each view may take.",
+)
+@click.option(
+    "--url-value",
+    "url_values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="With --probe: a value for a variable of the admin's URLs, such as"
+    " tenant=acme for /<tenant>/admin (repeatable).",
+)
 @with_appcontext
-def admin_sessions(check: bool, as_json: bool) -> None:
+def admin_sessions(
+    check: bool,
+    as_json: bool,
+    probe: bool,
+    write_check: bool,
+    endpoints: tuple[str, ...],
+    timeout: float,
+    url_values: tuple[str, ...],
+) -> None:
     """Show how each Flask-Admin SQLAlchemy view gets its session.
 
     One row per SQLAlchemy model view of every Admin on the app, stock
     Flask-Admin views included: the session source, whether each request gets
     its own session, who closes it, and what is wrong. The classification opens
     no database connection; loading the app runs the app's own code.
-    """
-    admins = diagnose_app(current_app)
-    problems = sum(
-        view.verdict.status != "ok" for admin in admins for view in admin.views
-    )
 
-    if as_json:
-        click.echo(json.dumps(_as_json(admins, problems), indent=2))
+    With --probe, each view's pages are requested through the app's test client
+    on the app's own database, read-only unless --write-check is given, and the
+    sessions and connections left behind are measured.
+    """
+    if not probe:
+        for name, given in (
+            ("--write-check", write_check),
+            ("--view", endpoints),
+            ("--url-value", url_values),
+        ):
+            if given:
+                raise click.UsageError(f"'{name}' needs '--probe'.")
+
+    if probe:
+        problems = run_probe(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            as_json=as_json,
+            write_check=write_check,
+            endpoints=endpoints,
+            timeout=timeout,
+            url_values=url_values,
+            width=_detail_width(),
+        )
     else:
-        _print_tables(admins, problems)
+        admins = diagnose_app(current_app)
+        problems = sum(
+            view.verdict.status != "ok" for admin in admins for view in admin.views
+        )
+
+        if as_json:
+            report = admins_json(admins, _view_json, problems)
+            click.echo(json.dumps(report, indent=2))
+        else:
+            _print_tables(admins, problems)
 
     if check and problems:
         raise click.exceptions.Exit(1)
-
-
-def _as_json(admins: list[AdminReport], problems: int) -> dict[str, t.Any]:
-    return {
-        "admins": [
-            {
-                "name": admin.name,
-                "url": admin.url,
-                "views": [_view_json(view) for view in admin.views],
-            }
-            for admin in admins
-        ],
-        "problems": problems,
-    }
 
 
 def _view_json(view: ViewReport) -> dict[str, t.Any]:
@@ -125,12 +181,12 @@ def _print_views(views: list[ViewReport]) -> None:
         )
         for view in views
     ]
-    widths = [max(map(len, column)) for column in zip(_HEADER, *rows, strict=True)]
-    click.secho(_cells(_HEADER, widths).rstrip(), bold=True)
+    widths = column_widths(_HEADER, rows)
+    click.secho(cells(_HEADER, widths).rstrip(), bold=True)
     detail_width = _detail_width()
 
     for view, row in zip(views, rows, strict=True):
-        line = _cells(row[:-1], widths[:-1])
+        line = cells(row[:-1], widths[:-1])
         status = click.style(row[-1], **_STATUS_STYLE[view.verdict.status])
         click.echo(f"{line}  {status}")
         if view.verdict.closed_by is not None:
@@ -146,7 +202,7 @@ def _detail_width() -> int:
     if _stdout_is_terminal():
         return max(shutil.get_terminal_size().columns, 60)
 
-    return _PLAIN_WIDTH
+    return PLAIN_WIDTH
 
 
 def _stdout_is_terminal() -> bool:
@@ -154,21 +210,6 @@ def _stdout_is_terminal() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
-def _cells(cells: t.Sequence[str], widths: list[int]) -> str:
-    """Left-align ``cells`` in columns of ``widths``, indented under the admin."""
-    return "  " + "  ".join(
-        cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
-    )
-
-
 def _print_detail(label: str, text: str, style: dict[str, t.Any], width: int) -> None:
     """Print a labelled line under a row, wrapped to the terminal."""
-    wrapped = textwrap.fill(
-        f"{label}: {text}",
-        width=width,
-        initial_indent="      ",
-        subsequent_indent="        ",
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    click.secho(wrapped, **style)
+    click.secho(detail(label, text, width), **style)

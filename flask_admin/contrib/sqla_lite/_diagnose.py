@@ -16,8 +16,8 @@ from flask import Flask
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import orm
 
-from ._resolver import _ASYNC_TYPES
 from ._resolver import _custom_scopefunc
+from ._resolver import _is_async
 from ._resolver import resolve_session_source
 from ._resolver import SessionSource
 from ._resolver import SharedSessionWarning
@@ -144,7 +144,7 @@ def diagnose_app(app: Flask) -> list[AdminReport]:
             url=admin.url,
             # Flask-Admin keeps its views only in this attribute.
             views=[
-                _view_report(view, app)
+                view_report(view, app)
                 for view in admin._views
                 if isinstance(view, sqla_view.ModelView)
             ],
@@ -165,7 +165,8 @@ def classify_view(view: sqla_view.ModelView, app: Flask) -> Verdict:
     return _classify_stock(view.session)
 
 
-def _view_report(view: sqla_view.ModelView, app: Flask) -> ViewReport:
+def view_report(view: sqla_view.ModelView, app: Flask) -> ViewReport:
+    """Describe ``view`` and classify its session source, without opening one."""
     view_type = type(view)
     return ViewReport(
         endpoint=view.endpoint,
@@ -255,7 +256,7 @@ def _classify_stock(session: object) -> Verdict:
         what = f"the coroutine function {_name(session)}()"
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 
-    if isinstance(session, _ASYNC_TYPES):
+    if _is_async(session):
         what = f"the {type(session).__qualname__} {session!r}"
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 
