@@ -13,6 +13,8 @@ import urllib.parse
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Column
+from sqlalchemy import Integer
 from sqlalchemy import orm
 from sqlalchemy import String
 
@@ -26,31 +28,32 @@ CONFLICT = "Someone else changed this record since it was displayed"
 """The start of the message of a refused save."""
 
 
-class EditsBase(orm.DeclarativeBase):
-    """The declarative base of the models only these tests use."""
+EditsBase: t.Any = orm.declarative_base()
+"""The declarative base of the models only these tests use, in the style that
+works on SQLAlchemy 1.4 and 2.x."""
 
 
-class Versioned(EditsBase):
+class Versioned(EditsBase):  # type: ignore[misc]
     """A row with SQLAlchemy's ``version_id_col`` and a counter."""
 
     __tablename__ = "versioned"
 
-    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(String(50))
-    counter: orm.Mapped[int] = orm.mapped_column(default=0)
-    version: orm.Mapped[int] = orm.mapped_column(nullable=False)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(50), nullable=False)
+    counter = Column(Integer, nullable=False, default=0)
+    version = Column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
 
 
-class Pair(EditsBase):
+class Pair(EditsBase):  # type: ignore[misc]
     """A row with a composite primary key."""
 
     __tablename__ = "pair"
 
-    left: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
-    right: orm.Mapped[str] = orm.mapped_column(String(20), primary_key=True)
-    name: orm.Mapped[str] = orm.mapped_column(String(50))
+    left = Column(Integer, primary_key=True, autoincrement=False)
+    right = Column(String(20), primary_key=True)
+    name = Column(String(50), nullable=False)
 
 
 class EditableView(ModelView):
