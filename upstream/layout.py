@@ -61,6 +61,14 @@ EXCLUDED_TEST_FILES = {
         " still releases from the 'appcontext_tearing_down' receiver, and moving"
         " that into the base view's 'create_blueprint' is a patch still to write"
     ),
+    "test_concurrent_edits.py": (
+        "tests the add-on's concurrent edit check, which would be its own opt-in"
+        " pull request at the end of the upstream stack"
+        " (upstream/concurrent-edits-issue.md)"
+    ),
+    "concurrent_edits.py": (
+        "the models and steps of test_concurrent_edits.py, excluded with it"
+    ),
 }
 """Files of :data:`OUR_TEST_DIR` that are not copied upstream nor run, and why."""
 
@@ -389,7 +397,8 @@ given; upstream the view makes the proxy itself and no longer checks for a
 
 _API_MODEL_VIEW = """\
     .. autoclass:: ModelView
-        :members: session_name, session_source, get_session
+        :members: session_name, session_source, get_session, concurrency_check,
+            list_template, get_row_state, row_state
 
         Class inherits configuration options and hooks from
         ``flask_admin.contrib.sqla.ModelView`` and they're not displayed here.

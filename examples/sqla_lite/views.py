@@ -24,9 +24,11 @@ class AuthorView(ModelView):
 
 
 class BookView(ModelView):
-    """Books: the author is chosen through an ajax lookup, reviews edited inline."""
+    """Books: the author is chosen through an ajax lookup, reviews edited inline,
+    the year edited in the list."""
 
     can_view_details = True
+    column_editable_list = ["year"]
     can_export = True
     column_list = ["title", "year", "author"]
     column_searchable_list = ["title", "author.name"]

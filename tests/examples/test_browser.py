@@ -224,3 +224,65 @@ def test_search_filter_export(
         "Small Gods,1992,Terry Pratchett",
         "Parable of the Sower,1993,Octavia E. Butler",
     ]
+
+
+def test_concurrent_edit_refused(
+    browser: Browser,
+    base_url: str,
+    database: sa.Engine,
+    pytestconfig: pytest.Config,
+) -> None:
+    """Two admins edit the same book: the second save is refused with a message
+    naming the changed field, the form keeps the input, and a reload then save
+    works; an inline edit of a changed row shows the message in its popup."""
+    from playwright.sync_api import expect
+
+    contexts = [
+        browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 560})
+        for _ in range(2)
+    ]
+    first, second = (context.new_page() for context in contexts)
+    book_id = scalar(database, "SELECT id FROM book WHERE title = 'Kindred'")
+    for page in (first, second):
+        page.goto(f"/admin/book/edit/?id={book_id}")
+
+    first.fill("#title", "Kindred: a novel")
+    first.get_by_role("button", name="Save", exact=True).click()
+    expect(first.locator(".alert-success")).to_contain_text("successfully saved")
+    second.fill("#year", "1980")
+    second.get_by_role("button", name="Save", exact=True).click()
+
+    alert = second.locator(".alert-danger")
+    expect(alert).to_contain_text("Someone else changed this record")
+    expect(alert).to_contain_text("title (now 'Kindred: a novel')")
+    expect(second.locator("#year")).to_have_value("1980")
+    expect(second.locator("#title")).to_have_value("Kindred")
+    assert scalar(database, f"SELECT year FROM book WHERE id = {book_id}") == 1979
+    directory = pytestconfig.rootpath / "artifacts" / "browser"
+    directory.mkdir(parents=True, exist_ok=True)
+    second.screenshot(path=directory / "sqla_lite_concurrent_edit.png")
+
+    alert.get_by_role("link", name="Reload the record").click()
+    expect(second.locator("#title")).to_have_value("Kindred: a novel")
+    second.fill("#year", "1980")
+    second.get_by_role("button", name="Save", exact=True).click()
+    expect(second.locator(".alert-success")).to_contain_text("successfully saved")
+    assert scalar(database, f"SELECT year FROM book WHERE id = {book_id}") == 1980
+
+    for page in (first, second):
+        page.goto("/admin/book/")
+    for page, year in ((first, "1981"), (second, "1982"), (first, "1983")):
+        row = page.locator("tr", has_text="Kindred: a novel")
+        row.locator("a[data-role='x-editable']").click()
+        page.fill(".editable-input input", year)
+        page.click(".editable-submit")
+        if page is second:
+            expect(page.locator(".editable-error-block")).to_contain_text(
+                "Someone else changed this record"
+            )
+        else:
+            expect(row.locator("a[data-role='x-editable']")).to_have_text(year)
+    assert scalar(database, f"SELECT year FROM book WHERE id = {book_id}") == 1983
+
+    for context in contexts:
+        context.close()

@@ -72,6 +72,19 @@ LEAKS = Table(
     ),
 )
 
+LOST_UPDATES = Table(
+    "Lost updates",
+    (
+        "server",
+        "model",
+        "threads x saves",
+        "saves accepted",
+        "saves refused with the message",
+        "final counter",
+        "lost updates",
+    ),
+)
+
 
 def outcome(scenario: str, server: str, result: str) -> None:
     """Count one run of ``scenario`` on ``server`` that ended with ``result``."""
@@ -94,7 +107,11 @@ def _tables() -> list[Table]:
     for (scenario, server, result), runs in sorted(OUTCOMES.items()):
         faults.add(scenario, server, result, runs)
 
-    return [table for table in (totals, CONCURRENCY, LEAKS, faults) if table.rows]
+    return [
+        table
+        for table in (totals, CONCURRENCY, LEAKS, LOST_UPDATES, faults)
+        if table.rows
+    ]
 
 
 def summary() -> list[str]:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextlib
 import typing as t
 
+import jinja2
 from flask import Blueprint
+from flask import flash
+from flask import redirect
 from flask_admin.contrib.sqla import view as sqla_view
+from flask_admin.helpers import get_redirect_target
 from sqlalchemy import orm
+from wtforms import Form
 
+from flask_admin import expose
+
+from . import _concurrency
 from ._context import context_sessions
 from ._context import end_context_sessions
 from ._proxy import SessionProxy
@@ -55,6 +64,17 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
 
     session_source: SessionSource
     """How this view gets its session, from :func:`resolve_session_source`."""
+
+    concurrency_check: bool = True
+    """Refuse a save or delete based on a row that changed since the page showed
+    it, instead of writing over the other change. ``False`` turns it off. See
+    :doc:`/guides/concurrent-edits`.
+    """
+
+    list_template = "admin/sqla_lite/list.html"
+    """Flask-Admin's list template, extended to carry each row's state to inline
+    edits and deletes. A custom list template should extend this one.
+    """
 
     def __init__(
         self,
@@ -108,18 +128,6 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         """
         return self.session_source()
 
-    def create_blueprint(self, admin: t.Any) -> Blueprint:
-        """Create the view's blueprint, which releases the request's sessions.
-
-        A blueprint's ``teardown_request`` functions run before the app's own
-        teardown functions, so the sessions the view opened, a
-        ``scoped_session``'s ``remove()`` and a shared session's rollback happen
-        even when another extension's teardown raises.
-        """
-        blueprint: Blueprint = super().create_blueprint(admin)
-        blueprint.teardown_request(end_context_sessions)
-        return blueprint
-
     def _run_view(
         self, fn: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
     ) -> t.Any:
@@ -150,3 +158,101 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         return context_sessions(self._session_origin).session_for(
             self, self.get_session, self._session_origin
         )
+
+    def get_row_state(self, model: t.Any) -> dict[str, t.Any]:
+        """Return the values whose change since display refuses a save.
+
+        The default is every column attribute of the model that is not deferred.
+        Override it to leave out a column others change all the time, for
+        example::
+
+            def get_row_state(self, model):
+                state = super().get_row_state(model)
+                del state["last_seen"]
+                return state
+
+        A model that maps ``version_id_col`` is compared by its version; these
+        values then only name the changed fields in the message.
+        """
+        return _concurrency.column_values(model)
+
+    def row_state(self, model: t.Any) -> str:
+        """Return the signed state of ``model`` a page carries to its save."""
+        return _concurrency.sign(self, model)
+
+    def create_blueprint(self, admin: t.Any) -> Blueprint:
+        """Create Flask-Admin's blueprint, which finds this package's templates
+        too and releases the request's sessions.
+
+        A blueprint's ``teardown_request`` functions run before the app's own
+        teardown functions, so the sessions the view opened, a
+        ``scoped_session``'s ``remove()`` and a shared session's rollback happen
+        even when another extension's teardown raises.
+        """
+        blueprint: Blueprint = super().create_blueprint(admin)
+        blueprint.teardown_request(end_context_sessions)
+        loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader(__package__)]
+        if blueprint.jinja_loader is not None:
+            loaders.append(blueprint.jinja_loader)
+        blueprint.jinja_loader = jinja2.ChoiceLoader(loaders)
+        return blueprint
+
+    def edit_form(self, obj: t.Any = None) -> Form:
+        """Flask-Admin's edit form, with the row state field when checks are on."""
+        form: Form = super().edit_form(obj)
+        if self.concurrency_check:
+            _concurrency.add_field(self, form, obj)
+        return form
+
+    def update_model(self, form: Form, model: t.Any) -> bool:
+        """Save ``model`` unless the row changed since the form was displayed."""
+        states = _concurrency.submitted(form) if self.concurrency_check else None
+        if states is not None:
+            message = _concurrency.refusal(self, model, states)
+            if message is not None:
+                flash(
+                    _concurrency.flash_message(
+                        message, _concurrency.reload_link(self, model)
+                    ),
+                    "error",
+                )
+                return False
+
+        inline = states is not None and _concurrency.FIELD not in form
+        with (
+            _concurrency.state_after_save(self, model)
+            if inline
+            else contextlib.nullcontext()
+        ):
+            saved: bool = super().update_model(form, model)
+        return saved
+
+    def delete_model(self, model: t.Any) -> bool:
+        """Delete ``model`` unless the row changed since the page displayed it."""
+        states = _concurrency.submitted(None) if self.concurrency_check else None
+        if states is not None:
+            try:
+                message = _concurrency.refusal(self, model, states)
+            except _concurrency.RowGone:
+                message = _concurrency.GONE
+            if message is not None:
+                flash(_concurrency.flash_message(message, None), "error")
+                return False
+
+        deleted: bool = super().delete_model(model)
+        return deleted
+
+    @expose("/ajax/update/", methods=("POST",))  # type: ignore[untyped-decorator]
+    def ajax_update(self) -> t.Any:
+        """Flask-Admin's inline edit, answering a refused save with ``409``."""
+        return _concurrency.ajax_response(super().ajax_update)
+
+    @expose("/edit/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]
+    def edit_view(self) -> t.Any:
+        """Flask-Admin's edit view; a row deleted since the form was opened goes
+        back to the list with a message."""
+        try:
+            return super().edit_view()
+        except _concurrency.RowGone:
+            flash(_concurrency.GONE, "error")
+            return redirect(get_redirect_target() or self.get_url(".index_view"))
