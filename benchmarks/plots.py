@@ -74,6 +74,42 @@ def overhead(
     _save(figure, path)
 
 
+def growth(
+    counts: cabc.Mapping[str, cabc.Mapping[tuple[int, int], float]],
+    views: int,
+    rows: int,
+    path: pathlib.Path,
+) -> None:
+    """The list page's instructions per request against the registered views
+    (with ``rows`` rows) and against the rows per page (with ``views`` views).
+
+    :param counts: Instructions by variant, then by views and rows.
+    """
+    figure = Figure(figsize=(11, 4))
+    by_views, by_rows = figure.subplots(1, 2)
+
+    for variant, by_point in counts.items():
+        many = sorted(v for v, r in by_point if r == rows)
+        sizes = sorted(r for v, r in by_point if v == views)
+        by_views.plot(
+            many, [by_point[v, rows] / 1e6 for v in many], marker="o", label=variant
+        )
+        by_rows.plot(
+            sizes, [by_point[views, r] / 1e6 for r in sizes], marker="o", label=variant
+        )
+
+    by_views.set(
+        title=f"List page, {rows} rows",
+        xlabel="registered views",
+        ylabel="instructions per request (millions)",
+        xscale="log",
+    )
+    by_rows.set(title=f"List page, {views} views", xlabel="rows per page")
+    by_views.legend()
+    figure.tight_layout()
+    _save(figure, path)
+
+
 def _error_bars(
     rows: cabc.Sequence[Row],
 ) -> tuple[list[float], list[float], list[float]]:

@@ -8,6 +8,27 @@ import typing as t
 from sqlalchemy import orm
 
 
+class _Forwarded:
+    """A public attribute of :class:`~sqlalchemy.orm.Session`, read from the
+    current session.
+
+    Found on the class, it spares the attribute lookup that fails before
+    :meth:`SessionProxy.__getattr__` runs, and the exception that failure
+    raises and catches, on every use of the session's methods.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, proxy: SessionProxy | None, owner: type) -> t.Any:
+        if proxy is None:
+            return self
+
+        return getattr(proxy._resolve(), self.name)
+
+
 class SessionProxy:
     """Forwards every use to the session of the current application context.
 
@@ -43,3 +64,14 @@ class SessionProxy:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} for {self._resolve!r}>"
+
+
+def _forward_session_attributes() -> None:
+    """Give :class:`SessionProxy` a :class:`_Forwarded` for each public
+    attribute of the ``Session`` class it does not define itself."""
+    for name in dir(orm.Session):
+        if not name.startswith("_") and name not in vars(SessionProxy):
+            setattr(SessionProxy, name, _Forwarded(name))
+
+
+_forward_session_attributes()
