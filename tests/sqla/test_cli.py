@@ -678,6 +678,9 @@ def test_scope_key_rows_match_requests(
     assert isinstance(pool, sa.QueuePool)
     client = app.test_client()
     sessions: dict[object, orm.Session] = scoped.registry.registry
+    # Each app context is kept, so the next one cannot reuse its id (the key).
+    contexts: list[object] = []
+    app.before_request(lambda: contexts.append(app_ctx._get_current_object()))  # type: ignore[attr-defined]
 
     try:
         for _ in range(2):
