@@ -55,6 +55,11 @@ the test itself, not a difference of our view."""
 flask_admin.contrib.sqla.ModelView = ModelView
 
 
+FLASK_ADMIN_DATABASE = os.environ.get("SQLA_LITE_FLASK_ADMIN_DB", "flask_admin_test")
+"""The PostgreSQL database of Flask-Admin's tests; runs at the same time (CI runs
+the tox envs beside the main suite) each need their own."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker Flask-Admin's tests use."""
     config.addinivalue_line(
@@ -71,14 +76,14 @@ def _prepare_postgres_database() -> str | None:
     if reason is not None:
         return reason
 
-    test_url = url.set(database="flask_admin_test")
+    test_url = url.set(database=FLASK_ADMIN_DATABASE)
     server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
 
     with server.connect() as conn:
-        query = "SELECT 1 FROM pg_database WHERE datname = 'flask_admin_test'"
+        query = "SELECT 1 FROM pg_database WHERE datname = :name"
 
-        if conn.scalar(sa.text(query)) is None:
-            conn.execute(sa.text("CREATE DATABASE flask_admin_test"))
+        if conn.scalar(sa.text(query), {"name": FLASK_ADMIN_DATABASE}) is None:
+            conn.execute(sa.text(f'CREATE DATABASE "{FLASK_ADMIN_DATABASE}"'))
 
     server.dispose()
     database = sa.create_engine(test_url, isolation_level="AUTOCOMMIT")
