@@ -368,6 +368,18 @@ CASES: dict[str, Case] = {
         "broken",
         "calls '.query()' on the async_sessionmaker",
     ),
+    "stock_async_sessionmaker_class": Case(
+        "none",
+        lambda env, app: stock(
+            "stock_async_sessionmaker_class",
+            orm.sessionmaker(class_=sa_async.AsyncSession),
+        ),
+        True,
+        "async",
+        "none",
+        "broken",
+        "calls '.query()' on the sessionmaker",
+    ),
     "stock_async_session": Case(
         "none",
         lambda env, app: stock("stock_async_session", sa_async.AsyncSession()),
@@ -794,7 +806,7 @@ def test_json_counts_problems(apps: dict[Extension, Flask]) -> None:
     output = json.loads(run(apps["none"], "--json").output)
     statuses = [row["status"] for row in output["admins"][0]["views"]]
 
-    assert output["problems"] == len(statuses) - statuses.count("ok") == 13
+    assert output["problems"] == len(statuses) - statuses.count("ok") == 14
 
 
 def test_app_without_admin(env: Env) -> None:

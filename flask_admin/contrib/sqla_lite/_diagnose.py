@@ -16,8 +16,8 @@ from flask import Flask
 from flask_admin.contrib.sqla import view as sqla_view
 from sqlalchemy import orm
 
-from ._resolver import _ASYNC_TYPES
 from ._resolver import _custom_scopefunc
+from ._resolver import _is_async
 from ._resolver import resolve_session_source
 from ._resolver import SessionSource
 from ._resolver import SharedSessionWarning
@@ -255,7 +255,7 @@ def _classify_stock(session: object) -> Verdict:
         what = f"the coroutine function {_name(session)}()"
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 
-    if isinstance(session, _ASYNC_TYPES):
+    if _is_async(session):
         what = f"the {type(session).__qualname__} {session!r}"
         return _broken("async", what, _STOCK_ASYNC.format(what=what))
 

@@ -9,10 +9,10 @@ import numbers
 import typing as t
 import warnings
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm
 from sqlalchemy import util as sa_util
+from sqlalchemy.engine import Engine
 
 from ._context import context_sessions
 
@@ -30,15 +30,21 @@ except ImportError:  # pragma: no cover - optional dependency
 
 try:
     from sqlalchemy.ext import asyncio as sa_async
-
-    _ASYNC_TYPES: tuple[type, ...] = (
-        sa_async.AsyncSession,
-        sa_async.async_sessionmaker,
-        sa_async.async_scoped_session,
-        sa_async.AsyncEngine,
-    )
 except ImportError:  # pragma: no cover - sqlalchemy built without asyncio
-    _ASYNC_TYPES = ()
+    sa_async = None  # type: ignore[assignment]
+
+# SQLAlchemy 1.4 has no 'async_sessionmaker', and its early releases no
+# 'async_scoped_session': read the names that this version has.
+_ASYNC_TYPES: tuple[type, ...] = tuple(
+    getattr(sa_async, name)
+    for name in (
+        "AsyncSession",
+        "async_sessionmaker",
+        "async_scoped_session",
+        "AsyncEngine",
+    )
+    if hasattr(sa_async, name)
+)
 
 SourceKind = t.Literal[
     "flask-sqlalchemy-lite",
@@ -152,7 +158,7 @@ def _resolve(
     if isinstance(source, orm.sessionmaker):
         return _owned_source("sessionmaker", f"sessionmaker {source!r}", source)
 
-    if isinstance(source, sa.Engine):
+    if isinstance(source, Engine):
         return _owned_source(
             "engine",
             f"engine {source!r}",
@@ -185,8 +191,27 @@ def _check_session_name(source: object, session_name: str) -> None:
         )
 
 
-def _refuse_async(source: object) -> None:
+def _is_async(source: object) -> bool:
+    """Whether ``source`` is an async session, engine, factory or function.
+
+    On SQLAlchemy 1.4 an async session factory is ``sessionmaker(class_=AsyncSession)``
+    (2.0 added ``async_sessionmaker``), also inside a ``scoped_session``.
+    """
     if isinstance(source, _ASYNC_TYPES) or inspect.iscoroutinefunction(source):
+        return True
+
+    if isinstance(source, orm.scoped_session):
+        source = source.session_factory
+
+    return (
+        sa_async is not None
+        and isinstance(source, orm.sessionmaker)
+        and issubclass(source.class_, sa_async.AsyncSession)
+    )
+
+
+def _refuse_async(source: object) -> None:
+    if _is_async(source):
         raise TypeError(
             f"Flask-Admin is synchronous and cannot use the async {source!r}"
             f" ({type(source).__qualname__}). Pass the synchronous equivalent,"
