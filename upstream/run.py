@@ -444,6 +444,20 @@ def cell(result: Result, new: int, env: Env) -> str:
     return f"{text}, {new} NEW" if new else text
 
 
+def rst_table(table: dict[str, dict[str, str]], seconds: dict[str, float]) -> str:
+    """The matrix as an RST list table, for ``doc/upstream.rst``."""
+    envs = list(seconds)
+    lines = [".. list-table::", "    :header-rows: 1", ""]
+    rows = [["PR", *envs]]
+    rows += [
+        [label, *(row.get(env, "") for env in envs)] for label, row in table.items()
+    ]
+    rows.append(["seconds (all trees)", *(str(seconds[env]) for env in envs)])
+    for row in rows:
+        lines += [f"    * - {row[0]}", *(f"      - {value}" for value in row[1:])]
+    return "\n".join(lines) + "\n"
+
+
 def matrix(envs: list[Env], quick: bool) -> int:
     """Run ``envs`` on the base and on each PR; print the table and save it."""
     repo = BUILD / "flask-admin"
@@ -474,8 +488,9 @@ def matrix(envs: list[Env], quick: bool) -> int:
             seconds[env.name] = round(time.monotonic() - started)
     finally:
         drop_database(database)
-    saved = BUILD / ("matrix-quick.json" if quick else "matrix.json")
-    saved.write_text(json.dumps({"table": table, "seconds": seconds}, indent=1))
+    saved = BUILD / ("matrix-quick" if quick else "matrix")
+    saved.with_suffix(".json").write_text(json.dumps([table, seconds], indent=1))
+    saved.with_suffix(".rst").write_text(rst_table(table, seconds))
     print("seconds per env: " + ", ".join(f"{e} {s}" for e, s in seconds.items()))
     print(f"{len(labels) - 1} PRs x {len(envs)} envs: {new_failures} new failures")
     return 1 if new_failures else 0
