@@ -179,13 +179,15 @@ def build_stack(repo: pathlib.Path) -> list[str]:
     return commits
 
 
-def checkout(repo: pathlib.Path, commit: str, label: str) -> pathlib.Path:
-    """A fresh worktree of ``commit``."""
-    tree = BUILD / "trees" / label
-    if tree.exists():
-        git("worktree", "remove", "--force", str(tree), cwd=repo)
-    git("worktree", "prune", cwd=repo)
-    git("worktree", "add", "-q", "--detach", str(tree), commit, cwd=repo)
+def checkout(repo: pathlib.Path, commit: str) -> pathlib.Path:
+    """The one worktree, at ``commit`` and clean. One path for every tree lets mypy
+    reuse its cache for the files a PR does not change."""
+    tree = BUILD / "tree"
+    if not tree.exists():
+        git("worktree", "prune", cwd=repo)
+        git("worktree", "add", "-q", "--detach", str(tree), commit, cwd=repo)
+    git("checkout", "-q", "-f", "--detach", commit, cwd=tree)
+    git("clean", "-q", "-f", "-d", "-x", cwd=tree)
     return tree
 
 
@@ -270,7 +272,7 @@ class Result:
 
 def variables(env: Env, tree: pathlib.Path, database: dict[str, str]) -> dict[str, str]:
     """The environment of an env's commands: the tox env's ``setenv``, the database,
-    and one mypy cache per env, shared by the trees so that mypy runs incrementally."""
+    and one mypy cache per env."""
     cache = str(BUILD / "mypy-cache" / env.name)
     return {
         **os.environ,
@@ -288,7 +290,7 @@ def run_pytest(
     quick: bool,
 ) -> Result:
     """The tox env's pytest on ``tree``, outcomes read from its JUnit XML."""
-    report = BUILD / "reports" / f"{env.name}-{tree.name}.xml"
+    report = BUILD / "reports" / f"{env.name}.xml"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
     absent = [
@@ -463,7 +465,6 @@ def matrix(envs: list[Env], quick: bool) -> int:
     repo = BUILD / "flask-admin"
     commits = build_stack(repo)
     labels = ["base", *(pr.name for pr in stack())]
-    trees = [checkout(repo, c, label) for c, label in zip(commits, labels, strict=True)]
     table: dict[str, dict[str, str]] = {label: {} for label in labels}
     seconds: dict[str, float] = {}
     new_failures = 0
@@ -471,10 +472,12 @@ def matrix(envs: list[Env], quick: bool) -> int:
     try:
         for env in envs:
             started = time.monotonic()
-            venv = make_venv(env, trees[0])
-            environ = variables(env, trees[0], database)
-            base = base_result(env, venv, trees[0], environ, quick)
-            for label, tree in zip(labels, trees, strict=True):
+            tree = checkout(repo, commits[0])
+            venv = make_venv(env, tree)
+            environ = variables(env, tree, database)
+            base = base_result(env, venv, tree, environ, quick)
+            for label, commit in zip(labels, commits, strict=True):
+                tree = checkout(repo, commit)
                 runner = run_pytest if env.pytest else run_checker
                 result = (
                     base if label == "base" else runner(env, venv, tree, environ, quick)
