@@ -19,6 +19,7 @@ from click.testing import Result
 from flask import Flask
 from flask import has_app_context
 from flask import has_request_context
+from flask.globals import app_ctx
 from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
 from sqlalchemy.ext import asyncio as sa_async
