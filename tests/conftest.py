@@ -6,10 +6,14 @@ from __future__ import annotations
 import collections.abc as cabc
 import importlib.metadata
 import platform
+import typing as t
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import pysqlite
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import ConnectArgsType
 
 
 def _queue_pool_for_files(url: sa.engine.URL) -> type[sa.pool.Pool]:
@@ -21,10 +25,27 @@ def _queue_pool_for_files(url: sa.engine.URL) -> type[sa.pool.Pool]:
     return sa.pool.SingletonThreadPool
 
 
+_connect_args_of_1_4 = pysqlite.SQLiteDialect_pysqlite.create_connect_args
+
+
+def _any_thread_for_files(
+    dialect: pysqlite.SQLiteDialect_pysqlite, url: sa.engine.URL
+) -> ConnectArgsType:
+    """SQLAlchemy 2.0's driver arguments: a SQLite file's connections may be used
+    by any thread, as a QueuePool hands them from one thread to the next."""
+    args, options = _connect_args_of_1_4(dialect, url)
+
+    if dialect._is_url_file_db(url):
+        options.setdefault("check_same_thread", False)
+
+    return args, options
+
+
 @pytest.fixture(autouse=True)
 def sqlite_file_queue_pool() -> cabc.Iterator[None]:
-    """On SQLAlchemy 1.4, pool SQLite files in a QueuePool as 2.0 does (1.4 uses
-    a NullPool), so that the tests can see connections held or returned."""
+    """On SQLAlchemy 1.4, pool SQLite files in a QueuePool whose connections any
+    thread may use, as 2.0 does (1.4 uses a NullPool), so that the tests can see
+    connections held or returned."""
     if not sa.__version__.startswith("1."):
         yield
         return
@@ -34,6 +55,11 @@ def sqlite_file_queue_pool() -> cabc.Iterator[None]:
             pysqlite.SQLiteDialect_pysqlite,
             "get_pool_class",
             classmethod(lambda cls, url: _queue_pool_for_files(url)),
+        )
+        patch.setattr(
+            pysqlite.SQLiteDialect_pysqlite,
+            "create_connect_args",
+            _any_thread_for_files,
         )
         yield
 

@@ -18,15 +18,9 @@ import sqlalchemy as sa
 
 from ..optional import HAS_LITE
 from ..optional import LITE_MISSING
+from ..optional import needs_examples
 
 _EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
-
-
-_SQLALCHEMY_1 = (
-    "The examples are written for SQLAlchemy 2.0 (DeclarativeBase, Mapped)"
-    " and Flask-SQLAlchemy-Lite"
-)
-"""Why every example test is skipped on SQLAlchemy 1.4."""
 
 _USE_LITE = ("sqla_lite", "test_docs_show_current_output")
 """Parts of the ids of the tests that run the Flask-SQLAlchemy-Lite example."""
@@ -38,9 +32,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if _EXAMPLES.parent / "tests" / "examples" not in item.path.parents:
             continue
 
-        if sa.__version__.startswith("1."):
-            item.add_marker(pytest.mark.skip(reason=_SQLALCHEMY_1))
-        elif not HAS_LITE and any(part in item.nodeid for part in _USE_LITE):
+        item.add_marker(needs_examples)
+
+        if not HAS_LITE and any(part in item.nodeid for part in _USE_LITE):
             item.add_marker(pytest.mark.skip(reason=LITE_MISSING))
 
 
