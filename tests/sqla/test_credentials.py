@@ -43,7 +43,8 @@ def test_url_as_session_is_refused_without_its_password(source: object) -> None:
 
 def _sessionmaker_with_secrets() -> orm.sessionmaker[orm.Session]:
     engine = sa.create_engine(
-        f"postgresql+psycopg://db.example.com/app?password={SECRET}"
+        # psycopg2: SQLAlchemy 1.4 has no psycopg 3 dialect.
+        f"postgresql+psycopg2://db.example.com/app?password={SECRET}"
     )
     return orm.sessionmaker(engine, info={"dsn": URL})
 
