@@ -53,6 +53,8 @@ def count(variant: Variant, url: str, page: str, requests: int) -> PoolCount:
 
         for _ in range(requests):
             response = client.get(page)
+            # A streamed page (the export) ends its request as it is closed.
+            response.close()
 
             if response.status_code != 200:
                 raise RuntimeError(f"{variant.name} {page}: {response.status}")
