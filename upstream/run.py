@@ -11,8 +11,8 @@ style, docs) that the base does not print.
 Usage::
 
     python upstream/run.py --matrix            # every env (CPU heavy)
-    python upstream/run.py --matrix --quick    # sqlalchemy1 on 3.10, style, typing
-    python upstream/run.py --matrix --envs typing,docs
+    python upstream/run.py --matrix --quick    # sqlalchemy1 on 3.10, typing, style
+    python upstream/run.py --matrix --envs py313,docs --prs 07-concurrent-edits
     python upstream/run.py --work DIR          # a checkout with the stack as commits
 
 Standard library only; see ``upstream/README.rst``.
@@ -190,7 +190,7 @@ def checkout(repo: pathlib.Path, commit: str, env: Env) -> pathlib.Path:
     if not tree.exists():
         git("worktree", "add", "-q", "--detach", str(tree), commit, cwd=repo)
     git("checkout", "-q", "-f", "--detach", commit, cwd=tree)
-    git("clean", "-q", "-f", "-d", "-x", cwd=tree)
+    git("clean", "-q", "-f", "-d", "-x", "-e", "__pycache__", cwd=tree)  # pyc kept
     return tree
 
 
