@@ -11,8 +11,8 @@ style, docs) that the base does not print.
 Usage::
 
     python upstream/run.py --matrix            # every env (CPU heavy)
-    python upstream/run.py --matrix --quick    # sqlalchemy1 on 3.10, style, typing
-    python upstream/run.py --matrix --envs typing,docs
+    python upstream/run.py --matrix --quick    # sqlalchemy1 on 3.10, typing, style
+    python upstream/run.py --matrix --envs py313,docs --prs 07-concurrent-edits
     python upstream/run.py --work DIR          # a checkout with the stack as commits
 
 Standard library only; see ``upstream/README.rst``.
@@ -21,6 +21,8 @@ Standard library only; see ``upstream/README.rst``.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 UPSTREAM = pathlib.Path(__file__).resolve().parent
 BUILD = UPSTREAM.parent / "build" / "upstream"
@@ -88,7 +91,7 @@ ENVS = (
 )
 """Upstream's envs; Python 3.14 is not installed here, so its envs run on 3.13."""
 
-QUICK = ("py310-sqlalchemy1", "style", "typing")
+QUICK = ("py310-sqlalchemy1", "typing", "style")
 QUICK_TESTS = (
     "flask_admin/tests/sqla",
     "flask_admin/tests/geoa",
@@ -179,15 +182,15 @@ def build_stack(repo: pathlib.Path) -> list[str]:
     return commits
 
 
-def checkout(repo: pathlib.Path, commit: str) -> pathlib.Path:
-    """The one worktree, at ``commit`` and clean. One path for every tree lets mypy
-    reuse its cache for the files a PR does not change."""
-    tree = BUILD / "tree"
+def checkout(repo: pathlib.Path, commit: str, env: Env) -> pathlib.Path:
+    """The env's worktree, at ``commit`` and clean. One path for every tree of an env
+    lets mypy and Jinja reuse their caches for the files a PR does not change; one
+    tree per env lets envs run in parallel."""
+    tree = BUILD / "trees" / env.name
     if not tree.exists():
-        git("worktree", "prune", cwd=repo)
         git("worktree", "add", "-q", "--detach", str(tree), commit, cwd=repo)
     git("checkout", "-q", "-f", "--detach", commit, cwd=tree)
-    git("clean", "-q", "-f", "-d", "-x", cwd=tree)
+    git("clean", "-q", "-f", "-d", "-x", "-e", "__pycache__", cwd=tree)  # pyc kept
     return tree
 
 
@@ -270,15 +273,18 @@ class Result:
     counts: dict[str, int]
 
 
-def variables(env: Env, tree: pathlib.Path, database: dict[str, str]) -> dict[str, str]:
+def variables(
+    env: Env, venv: pathlib.Path, tree: pathlib.Path, database: dict[str, str]
+) -> dict[str, str]:
     """The environment of an env's commands: the tox env's ``setenv``, the database,
-    and one mypy cache per env."""
-    cache = str(BUILD / "mypy-cache" / env.name)
+    and the caches of the env's venv: mypy's and Jinja's (``jinja_cache.py``)."""
     return {
         **os.environ,
         **tox_env(tree, env.tox)[1],
         **database,
-        "MYPY_CACHE_DIR": cache,
+        "MYPY_CACHE_DIR": str(venv / "mypy-cache"),
+        "JINJA_CACHE_DIR": str(venv / "jinja-cache"),
+        "PYTHONPATH": str(UPSTREAM),
     }
 
 
@@ -301,6 +307,7 @@ def run_pytest(
     ]
     command = [
         *(str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+        *("-p", "jinja_cache"),
         *(f"--junitxml={report}", f"--basetemp={BUILD / 'tmp' / env.name}"),
         *(f"--ignore={path}" for path in absent),
         *(QUICK_TESTS if quick else ()),
@@ -323,10 +330,18 @@ def run_pytest(
 def checker_commands(
     env: Env, venv: pathlib.Path, tree: pathlib.Path
 ) -> list[list[str]]:
-    """What the typing, docs or style env runs. Style runs pre-commit's hooks itself,
-    at their pinned versions, since pre-commit would fetch them from GitHub."""
+    """What the typing, docs or style env runs. Docs runs without intersphinx, which
+    needs the network. Style runs pre-commit's hooks itself, at their pinned
+    versions, since pre-commit would fetch them from GitHub."""
     if env.name != "style":
-        return [[str(venv / "bin" / c[0]), *c[1:]] for c in tox_env(tree, env.tox)[0]]
+        tox = tox_env(tree, env.tox)[0]
+        commands = [[str(venv / "bin" / c[0]), *c[1:]] for c in tox]
+        if env.name == "docs":
+            conf = (tree / "doc" / "conf.py").read_text().split("extensions = [")[1]
+            listed = re.findall(r'"([\w.]+)"', conf.split("]")[0])
+            offline = [name for name in listed if name != "sphinx.ext.intersphinx"]
+            commands[0] += ["-D", f"extensions={','.join(offline)}"]
+        return commands
     files = git("ls-files", cwd=tree).splitlines()
     text = [f for f in files if b"\0" not in (tree / f).read_bytes()[:8192]]
     python = [f for f in text if f.endswith((".py", ".pyi"))]
@@ -361,9 +376,12 @@ def run_checker(
 ) -> Result:
     """A checker env; its items are the output lines naming a file, less numbers."""
     failures: set[str] = set()
-    for command in checker_commands(env, venv, tree):
+    for number, command in enumerate(checker_commands(env, venv, tree)):
+        # A mypy cache per command: their options differ, and a shared cache
+        # would be rewritten by each, then found stale by the next.
+        cache = {"MYPY_CACHE_DIR": f"{environ['MYPY_CACHE_DIR']}/{number}"}
         result = subprocess.run(
-            command, cwd=tree, capture_output=True, text=True, env=environ
+            command, cwd=tree, capture_output=True, text=True, env=environ | cache
         )
         if result.returncode != 0:
             lines = (result.stdout + result.stderr).splitlines()
@@ -387,28 +405,26 @@ def reachable(port: int) -> bool:
     return True
 
 
-DATABASE = f"flask_admin_upstream_{os.getpid()}"
-"""The PostgreSQL database this run makes for the suite's PostgreSQL tests."""
-
 PSQL = ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
 
 
-def make_database() -> dict[str, str]:
-    """``SQLALCHEMY_DATABASE_URI`` of a fresh database with the suite's extensions,
-    unless one is given or no PostgreSQL answers (its tests then fail alike on the
-    base and on every PR)."""
-    if "SQLALCHEMY_DATABASE_URI" in os.environ or not reachable(5432):
-        return {}
-    run([*PSQL, "-c", f'CREATE DATABASE "{DATABASE}"', "test"])
+@contextlib.contextmanager
+def database(env: Env) -> Iterator[dict[str, str]]:
+    """``SQLALCHEMY_DATABASE_URI`` of a fresh database for a pytest env, with the
+    suite's extensions, dropped at the end; none if one is given or no PostgreSQL
+    answers (its tests then fail alike on the base and on every PR)."""
+    if not env.pytest or "SQLALCHEMY_DATABASE_URI" in os.environ or not reachable(5432):
+        yield {}
+        return
+    name = f"flask_admin_upstream_{os.getpid()}_{env.name}"
+    run([*PSQL, "-c", f'CREATE DATABASE "{name}"', "test"])
     for extension in ("hstore", "citext", "postgis"):  # PostGIS if installed
         create = f"CREATE EXTENSION IF NOT EXISTS {extension}"
-        subprocess.run([*PSQL, "-c", create, DATABASE], capture_output=True)
-    return {"SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1/{DATABASE}"}
-
-
-def drop_database(database: dict[str, str]) -> None:
-    if database:
-        run([*PSQL, "-c", f'DROP DATABASE IF EXISTS "{DATABASE}"', "test"])
+        subprocess.run([*PSQL, "-c", create, name], capture_output=True)
+    try:
+        yield {"SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1/{name}"}
+    finally:
+        run([*PSQL, "-c", f'DROP DATABASE IF EXISTS "{name}"', "test"])
 
 
 # The matrix ----------------------------------------------------------------------
@@ -460,42 +476,61 @@ def rst_table(table: dict[str, dict[str, str]], seconds: dict[str, float]) -> st
     return "\n".join(lines) + "\n"
 
 
-def matrix(envs: list[Env], quick: bool) -> int:
-    """Run ``envs`` on the base and on each PR; print the table and save it."""
+def run_env(
+    env: Env, repo: pathlib.Path, commits: dict[str, str], quick: bool
+) -> tuple[dict[str, str], int]:
+    """One env on the base and on each PR: its table column and new failures."""
+    column, new_failures = {}, 0
+    tree = checkout(repo, commits["base"], env)
+    venv = make_venv(env, tree)
+    with database(env) as db:
+        environ = variables(env, venv, tree, db)
+        base = base_result(env, venv, tree, environ, quick)
+        for label, commit in commits.items():
+            if label == "base":
+                result = base
+            else:
+                tree = checkout(repo, commit, env)
+                runner = run_pytest if env.pytest else run_checker
+                result = runner(env, venv, tree, environ, quick)
+            new = sorted(set(result.failures) - set(base.failures))
+            new_failures += len(new)
+            column[label] = cell(result, len(new), env)
+            news = "".join(f"\n    new: {item}" for item in new)
+            print(f"{label:38} {env.name:18} {column[label]}{news}", flush=True)
+    return column, new_failures
+
+
+def matrix(envs: list[Env], quick: bool, jobs: int, prs: list[str] | None) -> int:
+    """Run ``envs`` on the base and on each PR (or those of ``prs``), ``jobs`` envs
+    at a time, each in its own tree; print the table and save it."""
     repo = BUILD / "flask-admin"
-    commits = build_stack(repo)
     labels = ["base", *(pr.name for pr in stack())]
-    table: dict[str, dict[str, str]] = {label: {} for label in labels}
+    commits = dict(zip(labels, build_stack(repo), strict=True))
+    if unknown := set(prs or ()) - set(labels):
+        raise RunError(f"unknown PRs {', '.join(sorted(unknown))}")
+    commits = {k: v for k, v in commits.items() if k == "base" or k in (prs or labels)}
+    git("worktree", "prune", cwd=repo)
+    uv()  # once, before the envs' threads need it
+    table: dict[str, dict[str, str]] = {label: {} for label in commits}
     seconds: dict[str, float] = {}
     new_failures = 0
-    database = make_database() if any(env.pytest for env in envs) else {}
-    try:
-        for env in envs:
-            started = time.monotonic()
-            tree = checkout(repo, commits[0])
-            venv = make_venv(env, tree)
-            environ = variables(env, tree, database)
-            base = base_result(env, venv, tree, environ, quick)
-            for label, commit in zip(labels, commits, strict=True):
-                tree = checkout(repo, commit)
-                runner = run_pytest if env.pytest else run_checker
-                result = (
-                    base if label == "base" else runner(env, venv, tree, environ, quick)
-                )
-                new = sorted(set(result.failures) - set(base.failures))
-                new_failures += len(new)
-                table[label][env.name] = cell(result, len(new), env)
-                print(f"{label:38} {env.name:18} {table[label][env.name]}", flush=True)
-                for item in new:
-                    print(f"    new: {item}", flush=True)
-            seconds[env.name] = round(time.monotonic() - started)
-    finally:
-        drop_database(database)
+
+    def timed(env: Env) -> tuple[dict[str, str], int, float]:
+        started = time.monotonic()
+        return (*run_env(env, repo, commits, quick), time.monotonic() - started)
+
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for env, (column, new, took) in zip(envs, pool.map(timed, envs), strict=True):
+            for label, text in column.items():
+                table[label][env.name] = text
+            new_failures += new
+            seconds[env.name] = round(took)
     saved = BUILD / ("matrix-quick" if quick else "matrix")
     saved.with_suffix(".json").write_text(json.dumps([table, seconds], indent=1))
     saved.with_suffix(".rst").write_text(rst_table(table, seconds))
     print("seconds per env: " + ", ".join(f"{e} {s}" for e, s in seconds.items()))
-    print(f"{len(labels) - 1} PRs x {len(envs)} envs: {new_failures} new failures")
+    print(f"{len(commits) - 1} PRs x {len(envs)} envs: {new_failures} new failures")
     return 1 if new_failures else 0
 
 
@@ -505,9 +540,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--envs", help="comma-separated env names")
     parser.add_argument("--work", type=pathlib.Path, help="make a checkout to edit")
+    parser.add_argument("--prs", help="comma-separated PR names (default: all)")
+    parser.add_argument("--jobs", type=int, default=2, help="envs run at once (2)")
     args = parser.parse_args()
     BUILD.mkdir(parents=True, exist_ok=True)
-    names = args.envs.split(",") if args.envs else QUICK if args.quick else None
+    by_name = {env.name: env for env in ENVS}
+    prs = args.prs.split(",") if args.prs else None
+    names = args.envs.split(",") if args.envs else QUICK if args.quick else by_name
     try:
         if args.work:
             commits = build_stack(args.work.resolve())
@@ -515,11 +554,11 @@ def main() -> int:
             return 0
         if not args.matrix:
             parser.error("say --matrix (and --quick or --envs), or --work DIR")
-        unknown = set(names or ()) - {env.name for env in ENVS}
+        unknown = set(names) - set(by_name)
         if unknown:
-            known = ", ".join(env.name for env in ENVS)
+            known = ", ".join(by_name)
             raise RunError(f"unknown envs {', '.join(sorted(unknown))}; known: {known}")
-        return matrix([e for e in ENVS if names is None or e.name in names], args.quick)
+        return matrix([by_name[name] for name in names], args.quick, args.jobs, prs)
     except RunError as error:
         print(f"upstream/run.py: {error}", file=sys.stderr)
         return 2
