@@ -97,12 +97,11 @@ stock on Flask-SQLAlchemy, aims for :data:`SESSIONMAKER_TARGET`."""
 
 SESSIONMAKER_TARGET = 1.005
 
-REPEAT_TOLERANCE = 1e-5
+REPEAT_TOLERANCE = 1e-3
 """The largest relative difference accepted between the reference's two
-counts. The list, details, edit and ajax pages count the same to the
-instruction; the export names its file, and the save signs its session cookie,
-with the current time, whose digits move their counts by tens of
-instructions."""
+counts. The list, details, edit, ajax and export pages count the same to the
+instruction; the save, whose signed session cookie holds the current time,
+differed by 0.03% in two processes started together from two checkouts."""
 
 Counts: t.TypeAlias = dict[str, float]
 """Instructions per request by page."""
