@@ -55,7 +55,7 @@ def list_counts(jobs: int) -> dict[str, dict[Point, float]]:
         for variant in VARIANTS
         for views, rows in POINTS
     ]
-    counts = iter(count_all(setups, jobs, "growth"))
+    counts = iter(count_all(setups, jobs))
     return {
         variant: {point: next(counts)["list"] for point in POINTS}
         for variant in VARIANTS
