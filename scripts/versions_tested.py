@@ -23,17 +23,6 @@ import xml.etree.ElementTree as ElementTree
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / ".tox" / "results"
 OUTPUT = ROOT / "doc" / "_includes" / "versions_tested.rst"
-COLUMNS = (
-    "Python",
-    "Flask-Admin",
-    "SQLAlchemy",
-    "Flask-SQLAlchemy",
-    "Flask-SQLAlchemy-Lite",
-    "Flask",
-    "WTForms",
-    "Flask-Babel",
-)
-"""The versions shown for each env, as recorded by ``tests/conftest.py``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +34,7 @@ class EnvResult:
     passed: int
     skipped: int
     failed: int
+    seconds: float
 
 
 def matrix_envs(tox_ini: pathlib.Path = ROOT / "tox.ini") -> list[str]:
@@ -74,13 +64,16 @@ def read_result(env: str, path: pathlib.Path) -> EnvResult:
     tests = int(suite.attrib["tests"])
     skipped = int(suite.attrib["skipped"])
     failed = int(suite.attrib["failures"]) + int(suite.attrib["errors"])
-    return EnvResult(env, versions, tests - skipped - failed, skipped, failed)
+    seconds = float(suite.attrib["time"])
+    return EnvResult(env, versions, tests - skipped - failed, skipped, failed, seconds)
 
 
 def render(results: list[EnvResult], not_run: cabc.Sequence[str] = ()) -> str:
     """The reStructuredText table of ``results``, then a row per env of
-    ``not_run``."""
-    header = ["tox env", *COLUMNS, "Passed", "Skipped", "Failed"]
+    ``not_run``. Its version columns are the versions ``tests/conftest.py``
+    records, in its order."""
+    columns = list(dict.fromkeys(name for r in results for name in r.versions))
+    header = ["tox env", *columns, "Passed", "Skipped", "Failed", "Seconds"]
     lines = [
         ".. This file is written by scripts/versions_tested.py from the JUnit XML",
         "   of `tox -m matrix`; do not edit it by hand.",
@@ -89,27 +82,28 @@ def render(results: list[EnvResult], not_run: cabc.Sequence[str] = ()) -> str:
         "    :header-rows: 1",
         "",
     ]
-
     empty = ["not run", *([""] * (len(header) - 2))]
-
-    for row in [
+    rows = [
         header,
-        *map(_cells, results),
+        *(_cells(result, columns) for result in results),
         *([f"``{env}``", *empty] for env in not_run),
-    ]:
+    ]
+
+    for row in rows:
         lines.append(f"    * - {row[0]}")
         lines.extend(f"      - {cell}".rstrip() for cell in row[1:])
 
     return "\n".join(lines) + "\n"
 
 
-def _cells(result: EnvResult) -> list[str]:
+def _cells(result: EnvResult, columns: list[str]) -> list[str]:
     return [
         f"``{result.env}``",
-        *(result.versions.get(column, "?") for column in COLUMNS),
+        *(result.versions.get(column, "?") for column in columns),
         str(result.passed),
         str(result.skipped),
         str(result.failed),
+        f"{result.seconds:.0f}",
     ]
 
 

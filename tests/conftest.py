@@ -73,7 +73,8 @@ RECORDED = (
     "WTForms",
     "Flask-Babel",
 )
-"""The distributions whose versions ``scripts/versions_tested.py`` reports."""
+"""The distributions whose versions ``scripts/versions_tested.py`` reports, in
+the order of its columns."""
 
 
 def installed_versions() -> dict[str, str]:

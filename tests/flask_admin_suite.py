@@ -164,14 +164,15 @@ def pytest_runtest_call(item: pytest.Item) -> t.Generator[None, object, object]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    """Collect the engines Flask-Admin's PostgreSQL fixtures leave undisposed
-    while the test's warning filters apply.
+    """Collect the engines Flask-Admin's fixtures leave undisposed while the
+    test's warning filters apply.
 
-    Otherwise their psycopg connections are garbage-collected after the session
-    and their ``ResourceWarning`` fails the run under ``filterwarnings = error``.
-    The fixtures are finalized by now; pytest drops their values right after.
+    Otherwise their connections (psycopg's; on Python 3.13, SQLite's too) are
+    garbage-collected later, and their ``ResourceWarning`` fails the run under
+    ``filterwarnings = error``. The fixtures are finalized by now; pytest drops
+    their values right after.
     """
-    if _is_upstream(item) and item.path.name == "test_postgres.py":
+    if _is_upstream(item):
         item.funcargs.clear()  # type: ignore[attr-defined]
         gc.collect()
 

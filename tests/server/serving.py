@@ -3,6 +3,7 @@ thread, and a minimal HTTP client for it."""
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import dataclasses
 import http.client
 import socket
@@ -125,3 +126,14 @@ class LiveServer:
             )
         finally:
             conn.close()
+
+
+def run_together(calls: cabc.Iterable[cabc.Callable[[], object]]) -> None:
+    """Run each call in a thread of its own, all at once; return when all end."""
+    threads = [threading.Thread(target=call) for call in calls]
+
+    for thread in threads:
+        thread.start()
+
+    for thread in threads:
+        thread.join()

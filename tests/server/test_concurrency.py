@@ -5,7 +5,7 @@ nothing deadlocks, and every row ends up written exactly once."""
 from __future__ import annotations
 
 import collections
-import threading
+import functools
 import time
 import urllib.parse
 
@@ -16,6 +16,7 @@ from tests.server import figures
 from tests.server.harness import Admins
 from tests.server.servers import Server
 from tests.server.serving import LiveServer
+from tests.server.serving import run_together
 
 pytestmark = pytest.mark.server
 
@@ -88,16 +89,10 @@ def test_clients_in_parallel(admins: Admins, database: Server, source_id: str) -
         # One round first, so the clients do not all wait on template compilation.
         run_client(server, CLIENTS, 1, errors)
         started = time.perf_counter()
-        threads = [
-            threading.Thread(target=run_client, args=(server, client, ROUNDS, errors))
+        run_together(
+            functools.partial(run_client, server, client, ROUNDS, errors)
             for client in range(CLIENTS)
-        ]
-
-        for thread in threads:
-            thread.start()
-
-        for thread in threads:
-            thread.join()
+        )
 
     figures.CONCURRENCY.add(
         database.name,

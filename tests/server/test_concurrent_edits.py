@@ -4,8 +4,8 @@ then eight at once through a threaded server: no update is ever lost."""
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from tests.server import figures
 from tests.server.servers import Server
 from tests.server.serving import LiveServer
+from tests.server.serving import run_together
 from tests.sqla.concurrent_edits import build_edits_app
 from tests.sqla.concurrent_edits import changed_row_is_not_deleted
 from tests.sqla.concurrent_edits import CONFLICT
 from tests.sqla.concurrent_edits import first_inline_save_wins
 from tests.sqla.concurrent_edits import first_save_wins
+from tests.sqla.concurrent_edits import row_keys
 from tests.sqla.concurrent_edits import ROWS
 from tests.sqla.concurrent_edits import seed_edits
 from tests.sqla.concurrent_edits import state_in
@@ -61,9 +63,7 @@ def test_first_save_wins(
     scenario: cabc.Callable[..., None],
 ) -> None:
     """Plain, versioned and composite key rows: forms, inline edits and deletes."""
-    _, pk, key = ROWS[endpoint]
-    if endpoint == "person":
-        pk, key = seeded["bob"], str(seeded["bob"])
+    pk, key = row_keys(endpoint, seeded)
     options = {}
     if scenario is changed_row_is_not_deleted and database.name == "postgresql":
         # Flask-Admin's bulk delete filters an integer key with its ids as
@@ -106,14 +106,10 @@ def count_saves(
 
     with LiveServer(app) as server:
         path = f"/admin/{endpoint}/edit/?id={pk}"
-        threads = [
-            threading.Thread(target=increment, args=(server, path, column, outcomes))
+        run_together(
+            functools.partial(increment, server, path, column, outcomes)
             for _ in range(THREADS)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        )
 
     with database.control.connect() as conn:
         counter = conn.execute(

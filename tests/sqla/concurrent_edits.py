@@ -210,6 +210,14 @@ ROWS: dict[str, tuple[type[t.Any], t.Any, str]] = {
 the person's key comes from the ``seeded`` fixture."""
 
 
+def row_keys(endpoint: str, seeded: dict[str, int]) -> tuple[t.Any, str]:
+    """The primary key of the row edited on ``endpoint`` and its key in URLs."""
+    if endpoint == "person":
+        return seeded["bob"], str(seeded["bob"])
+    _, pk, key = ROWS[endpoint]
+    return pk, key
+
+
 def form_data(endpoint: str, name: str) -> dict[str, str]:
     """The edit form of ``endpoint`` with ``name`` and the other fields as seeded."""
     return {

@@ -22,6 +22,7 @@ from .concurrent_edits import first_save_wins
 from .concurrent_edits import form_data
 from .concurrent_edits import list_states
 from .concurrent_edits import name_of
+from .concurrent_edits import row_keys
 from .concurrent_edits import ROWS
 from .concurrent_edits import seed_edits
 from .concurrent_edits import state_in
@@ -71,9 +72,7 @@ def test_first_save_wins(
     scenario: cabc.Callable[..., None],
 ) -> None:
     """Plain, versioned and composite key rows: forms, inline edits and deletes."""
-    _, pk, key = ROWS[endpoint]
-    if endpoint == "person":
-        pk, key = seeded["bob"], str(seeded["bob"])
+    pk, key = row_keys(endpoint, seeded)
     scenario(app, out_of_band, endpoint, pk, key)
 
 
