@@ -101,6 +101,13 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         # The default get_session() returns the source's session, which the
         # source already keeps per application context: use it directly.
         overridden = type(self).get_session is not ModelView.get_session
+        # Only these may open a session the view must end: a session function
+        # may return a scoped_session, an override anything.
+        self._may_release = (
+            overridden
+            or self.session_source.release is not None
+            or self.session_source.kind == "callable"
+        )
         super().__init__(
             model,
             SessionProxy(
@@ -187,10 +194,12 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         A blueprint's ``teardown_request`` functions run before the app's own
         teardown functions, so the sessions the view opened, a
         ``scoped_session``'s ``remove()`` and a shared session's rollback happen
-        even when another extension's teardown raises.
+        even when another extension's teardown raises. A view whose sessions
+        all come from a Flask extension, which ends them itself, has none.
         """
         blueprint: Blueprint = super().create_blueprint(admin)
-        blueprint.teardown_request(end_context_sessions)
+        if self._may_release:
+            blueprint.teardown_request(end_context_sessions)
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader(__package__)]
         if blueprint.jinja_loader is not None:
             loaders.append(blueprint.jinja_loader)
