@@ -257,14 +257,16 @@ def target(variant: str) -> float:
     return TARGETS.get(variant, SESSIONMAKER_TARGET)
 
 
-def table(counts: dict[str, Counts]) -> str:
-    """Millions of instructions per request, and each of our variants' ratio to
-    its baseline, marked ``*`` where over its target."""
+def table(counts: dict[str, Counts], unit: tuple[str, float] = ("M", 1e6)) -> str:
+    """Instructions per request in ``unit`` (a name and its size: millions by
+    default), and each of our variants' ratio to its baseline, marked ``*``
+    where over its target."""
+    name, size = unit
     ours = [v for v in counts if BY_NAME[v].baseline is not None]
     lines = [
         [
             "page",
-            *(f"{v} (M)" for v in counts),
+            *(f"{v} ({name})" for v in counts),
             *(f"{v}/{BY_NAME[v].baseline}" for v in ours),
         ]
     ]
@@ -273,7 +275,7 @@ def table(counts: dict[str, Counts]) -> str:
         lines.append(
             [
                 page,
-                *(f"{by_page[page] / 1e6:.3f}" for by_page in counts.values()),
+                *(f"{by_page[page] / size:.3f}" for by_page in counts.values()),
                 *(
                     f"{ratio(counts, v, page):.4f}"
                     + ("*" if ratio(counts, v, page) > target(v) else " ")
