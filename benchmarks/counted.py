@@ -13,7 +13,6 @@ import ctypes
 import gc
 import pathlib
 import sys
-import typing as t
 
 import flask_admin.contrib
 
@@ -23,23 +22,7 @@ flask_admin.contrib.__path__.insert(
 
 from .instructions import Setup  # noqa: E402 - after the path above
 from .variants import BY_NAME  # noqa: E402
-from .variants import PAGES  # noqa: E402
-from .variants import SAVE_FORM  # noqa: E402
-from .variants import SAVE_PAGE  # noqa: E402
-
-
-def _request(client: t.Any, page: str) -> None:
-    if page == "save":
-        response = client.post(SAVE_PAGE, data=SAVE_FORM)
-        expected = 302
-    else:
-        response = client.get(PAGES[page])
-        expected = 200
-
-    response.close()
-
-    if response.status_code != expected:
-        raise RuntimeError(f"{page}: {response.status}, expected {expected}")
+from .variants import request_page  # noqa: E402
 
 
 def child(setup: Setup, url: str) -> None:
@@ -53,13 +36,13 @@ def child(setup: Setup, url: str) -> None:
 
     def measured() -> None:
         for _ in range(setup.requests):
-            _request(client, page)
+            request_page(client, page)
 
     callback = ctypes.CFUNCTYPE(None)(measured)
 
     for page in setup.pages:
         for _ in range(setup.warm_up):
-            _request(client, page)
+            request_page(client, page)
 
         gc.collect()
         gc.disable()

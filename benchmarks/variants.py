@@ -60,6 +60,23 @@ SAVE_PAGE = PAGES["edit"]
 SAVE_FORM: dict[str, str] = {"name": "Person 000", "score": "0", "team": "1"}
 """The first person's own values: each save writes the same row again."""
 
+
+def request_page(client: t.Any, page: str) -> None:
+    """Request ``page`` of :data:`PAGES`, or post the edit form for ``"save"``;
+    raise unless it answered as expected."""
+    if page == "save":
+        response = client.post(SAVE_PAGE, data=SAVE_FORM)
+        expected = 302
+    else:
+        response = client.get(PAGES[page])
+        expected = 200
+
+    response.close()
+
+    if response.status_code != expected:
+        raise RuntimeError(f"{page}: {response.status}, expected {expected}")
+
+
 NO_DATABASE_PAGE = "/admin/"
 """The admin index: renders the menu and touches no database."""
 

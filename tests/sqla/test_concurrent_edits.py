@@ -12,6 +12,8 @@ from flask import Flask
 from flask import request
 from flask_admin.form import rules
 
+from flask_admin.contrib.sqla_lite import ModelView
+
 from .admin_app import build_app
 from .concurrent_edits import build_edits_app
 from .concurrent_edits import changed_row_is_not_deleted
@@ -22,6 +24,7 @@ from .concurrent_edits import first_save_wins
 from .concurrent_edits import form_data
 from .concurrent_edits import list_states
 from .concurrent_edits import name_of
+from .concurrent_edits import PersonView
 from .concurrent_edits import row_keys
 from .concurrent_edits import ROWS
 from .concurrent_edits import seed_edits
@@ -74,6 +77,32 @@ def test_first_save_wins(
     """Plain, versioned and composite key rows: forms, inline edits and deletes."""
     pk, key = row_keys(endpoint, seeded)
     scenario(app, out_of_band, endpoint, pk, key)
+
+
+def test_access_checked_once_per_request(
+    sessionmaker_setup: SourceSetup,
+    out_of_band: sa.Engine,
+    seeded: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Saving the edit form and saving inline, whose views the check overrides,
+    run the view's access check once per request, as Flask-Admin's other views
+    do. (A page that shows the menu asks again for the view's menu item.)"""
+    seed_edits(out_of_band)
+    app = build_edits_app(sessionmaker_setup)
+    saves_checked: list[str] = []
+
+    def is_accessible(view: ModelView) -> bool:
+        if request.method == "POST":
+            saves_checked.append(request.path)
+        return True
+
+    monkeypatch.setattr(PersonView, "is_accessible", is_accessible)
+    admin = two_admins(app, "person", str(seeded["bob"]))[0]
+
+    assert admin.save(form_data("person", "ann"), admin.open_edit()).status_code == 302
+    assert admin.save_inline("ben", admin.open_list()).status_code == 200
+    assert saves_checked == ["/admin/person/edit/", "/admin/person/ajax/update/"]
 
 
 def test_tampered_state_is_refused(

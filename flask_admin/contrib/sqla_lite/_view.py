@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import contextlib
+import functools
 import typing as t
 
 import jinja2
@@ -23,6 +24,17 @@ from ._context import end_context_sessions
 from ._proxy import SessionProxy
 from ._resolver import _resolve
 from ._resolver import SessionSource
+
+
+def _unchecked(view: t.Any) -> cabc.Callable[[], t.Any]:
+    """``view``, a base class's exposed view method bound to a view, without the
+    wrapper Flask-Admin gives each one (the access check, ``_run_view``): an
+    exposed override calling it has been through that wrapper already."""
+    function = getattr(view.__func__, "__wrapped__", None)
+    if function is None:
+        return t.cast(cabc.Callable[[], t.Any], view)
+
+    return functools.partial(function, view.__self__)
 
 
 class ModelView(sqla_view.ModelView):  # type: ignore[misc]
@@ -101,6 +113,13 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         # The default get_session() returns the source's session, which the
         # source already keeps per application context: use it directly.
         overridden = type(self).get_session is not ModelView.get_session
+        # Only these may open a session the view must end: a session function
+        # may return a scoped_session, an override anything.
+        self._may_release = (
+            overridden
+            or self.session_source.release is not None
+            or self.session_source.kind == "callable"
+        )
         super().__init__(
             model,
             SessionProxy(
@@ -187,10 +206,12 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         A blueprint's ``teardown_request`` functions run before the app's own
         teardown functions, so the sessions the view opened, a
         ``scoped_session``'s ``remove()`` and a shared session's rollback happen
-        even when another extension's teardown raises.
+        even when another extension's teardown raises. A view whose sessions
+        all come from a Flask extension, which ends them itself, has none.
         """
         blueprint: Blueprint = super().create_blueprint(admin)
-        blueprint.teardown_request(end_context_sessions)
+        if self._may_release:
+            blueprint.teardown_request(end_context_sessions)
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader(__package__)]
         if blueprint.jinja_loader is not None:
             loaders.append(blueprint.jinja_loader)
@@ -245,14 +266,14 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
     @expose("/ajax/update/", methods=("POST",))  # type: ignore[untyped-decorator]
     def ajax_update(self) -> t.Any:
         """Flask-Admin's inline edit, answering a refused save with ``409``."""
-        return _concurrency.ajax_response(super().ajax_update)
+        return _concurrency.ajax_response(_unchecked(super().ajax_update))
 
     @expose("/edit/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]
     def edit_view(self) -> t.Any:
         """Flask-Admin's edit view; a row deleted since the form was opened goes
         back to the list with a message."""
         try:
-            return super().edit_view()
+            return _unchecked(super().edit_view)()
         except _concurrency.RowGone:
             flash(_concurrency.GONE, "error")
             return redirect(get_redirect_target() or self.get_url(".index_view"))
