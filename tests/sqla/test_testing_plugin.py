@@ -18,9 +18,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_admin import Admin
-from flask_babel import Babel
 from sqlalchemy import orm
 from {module} import ModelView
+
+try:
+    from flask_babel import Babel
+except ImportError:  # Flask-Admin uses Flask-Babel only if it is installed.
+    Babel = None
 
 pytest_plugins = ["flask_admin.contrib.sqla_lite.testing"]
 
@@ -44,7 +48,8 @@ def app(tmp_path):
         session.commit()
 
     app = Flask("inline")
-    Babel(app)
+    if Babel is not None:
+        Babel(app)
     admin = Admin(app)
     admin.add_view(ModelView(Team, orm.scoped_session(orm.sessionmaker(engine))))
 
