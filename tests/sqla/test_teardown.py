@@ -21,10 +21,12 @@ from .sources import SourceSetup
 def _app(setup: SourceSetup, phase: str, order: str) -> Flask:
     """The admin over ``setup``, with a teardown that raises registered in
     ``phase``, before or after the admin as ``order`` says."""
-    if order == "before":
-        return build_app(registered_before(setup, phase), build_views(setup.source))
+    views = build_views(setup.source, setup.view_base, **setup.view_options)
 
-    app = build_app(setup, build_views(setup.source))
+    if order == "before":
+        return build_app(registered_before(setup, phase), views)
+
+    app = build_app(setup, views)
     register(app, phase)
     return app
 
@@ -43,10 +45,13 @@ def test_release_survives_a_failing_teardown(
     setup = RELEASED_BY_VIEW[source_id](db_url)
     app = _app(setup, phase, order)
     pool = setup.engine_for(app).pool
+    checkouts: list[object] = []
+    sa.event.listen(pool, "checkout", lambda *args: checkouts.append(args))
 
     with pytest.raises(RuntimeError, match="teardown failed"):
         app.test_client().get("/admin/person/")
 
+    assert checkouts, "the request did not use the engine under test"
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
     if isinstance(setup.source, orm.scoped_session):
