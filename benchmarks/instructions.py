@@ -257,6 +257,25 @@ def target(variant: str) -> float:
     return TARGETS.get(variant, SESSIONMAKER_TARGET)
 
 
+def worst_ratio(counts: dict[str, Counts]) -> float:
+    """The largest ratio of one of our variants in ``counts`` to its baseline."""
+    return max(
+        (
+            ratio(counts, v, page)
+            for v in counts
+            if BY_NAME[v].baseline is not None
+            for page in MEASURED_PAGES
+        ),
+        default=0.0,
+    )
+
+
+def targets_line(variants: cabc.Iterable[str]) -> str:
+    """The table's footnote: each of our ``variants`` with its target."""
+    targets = ", ".join(f"{v} {target(v)}" for v in variants if BY_NAME[v].baseline)
+    return f"* over the target ({targets})"
+
+
 def table(counts: dict[str, Counts], unit: tuple[str, float] = ("M", 1e6)) -> str:
     """Instructions per request in ``unit`` (a name and its size: millions by
     default), and each of our variants' ratio to its baseline, marked ``*``
@@ -330,8 +349,7 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
     }
     counts = {v: median_counts(runs[v]) for v in variants}
     print(table(counts))
-    targets = ", ".join(f"{v} {target(v)}" for v in variants if BY_NAME[v].baseline)
-    print(f"* over the target ({targets})")
+    print(targets_line(variants))
     single = [
         ratio({v: by_layout[i] for v, by_layout in runs.items()}, v, page)
         for i in range(len(layouts))
@@ -352,15 +370,7 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
         f" first: {', '.join(f'{p} {d:+.0f}' for p, d in drifts.items())}"
         f" (tolerance {REPEAT_TOLERANCE:.0e}): {'ok' if repeated else 'FAIL'}"
     )
-    worst = max(
-        (
-            ratio(counts, v, page)
-            for v in variants
-            if BY_NAME[v].baseline is not None
-            for page in MEASURED_PAGES
-        ),
-        default=0.0,
-    )
+    worst = worst_ratio(counts)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         f"{time.perf_counter() - start:.0f} s, {usage.ru_utime + usage.ru_stime:.0f} s"
