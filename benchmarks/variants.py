@@ -4,14 +4,6 @@ Every app has its own engine on the same database. Our views are built the
 way users build them, at import time outside any application context; stock
 Flask-Admin cannot build a view on a Flask-SQLAlchemy-Lite ``db`` that way, so
 its Lite views are built inside one, as upstream's own tests do.
-
-The package ends the sessions it opened from its views' blueprint teardown,
-and outside the admin's requests from a receiver of Flask's
-``appcontext_tearing_down`` signal, connected for every app once a source that
-needs it (a ``sessionmaker``, an ``Engine``, a ``scoped_session``) is first
-used. Here that receiver is connected for the apps of such views only, so that the other
-apps measured in the same process do not pay for it, as they would not in a
-process of their own.
 """
 
 from __future__ import annotations
@@ -26,14 +18,11 @@ import flask_sqlalchemy_lite
 import sqlalchemy as sa
 from flask import Flask
 from flask.globals import app_ctx
-from flask.signals import appcontext_tearing_down
 from flask_admin.contrib.sqla import view as stock_view
 from sqlalchemy import orm
 
 from flask_admin import Admin
-from flask_admin.contrib.sqla_lite import _context
 from flask_admin.contrib.sqla_lite import ModelView
-from flask_admin.contrib.sqla_lite._context import _end_context_sessions
 from tests.sqla.models import Person
 from tests.sqla.models import Team
 
@@ -192,9 +181,6 @@ def _bench(
     for view in views:
         admin.add_view(view)
 
-    if isinstance(views[0], ModelView) and views[0].session_source.release:
-        appcontext_tearing_down.connect(_end_context_sessions, sender=app)
-
     def dispose() -> None:
         if before_dispose is not None:
             before_dispose()
@@ -331,6 +317,3 @@ COMPARED: tuple[Variant, ...] = (REFERENCE, STOCK_LITE, *OURS)
 
 BY_NAME: dict[str, Variant] = {v.name: v for v in (*COMPARED, WORKAROUND)}
 """Every variant by name."""
-
-# Keep the package from connecting its receiver for every app (see above).
-_context._receiver_connected = True

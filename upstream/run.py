@@ -405,6 +405,10 @@ def reachable(port: int) -> bool:
     return True
 
 
+EXTENSIONS = "FLASK_ADMIN_UPSTREAM_PG_EXTENSIONS"
+"""Names the PostgreSQL extensions the env's database has: part of the base
+results' cache key, as the geoalchemy tests fail without PostGIS."""
+
 PSQL = ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
 
 
@@ -418,11 +422,17 @@ def database(env: Env) -> Iterator[dict[str, str]]:
         return
     name = f"flask_admin_upstream_{os.getpid()}_{env.name}"
     run([*PSQL, "-c", f'CREATE DATABASE "{name}"', "test"])
+    created = []
     for extension in ("hstore", "citext", "postgis"):  # PostGIS if installed
         create = f"CREATE EXTENSION IF NOT EXISTS {extension}"
-        subprocess.run([*PSQL, "-c", create, name], capture_output=True)
+        if subprocess.run([*PSQL, "-c", create, name], capture_output=True).returncode:
+            continue
+        created.append(extension)
     try:
-        yield {"SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1/{name}"}
+        yield {
+            "SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1/{name}",
+            EXTENSIONS: ",".join(created),
+        }
     finally:
         run([*PSQL, "-c", f'DROP DATABASE IF EXISTS "{name}"', "test"])
 
@@ -438,8 +448,13 @@ def base_result(
     quick: bool,
 ) -> Result:
     """The env's result on the base, cached: the base changes only with
-    :data:`BASE_COMMIT`, the env's dependencies or the quick test selection."""
-    key = [git("rev-parse", "HEAD^{tree}", cwd=tree), (venv / "ready").read_text()]
+    :data:`BASE_COMMIT`, the env's dependencies, its database's extensions or the
+    quick test selection."""
+    key = [
+        git("rev-parse", "HEAD^{tree}", cwd=tree),
+        (venv / "ready").read_text(),
+        environ.get(EXTENSIONS, ""),
+    ]
     digest = hashlib.sha256(json.dumps([*key, quick, QUICK_TESTS]).encode()).hexdigest()
     cache = BUILD / "base-results" / f"{env.name}-{digest[:16]}.json"
     if cache.exists():

@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask import request
+from flask.signals import appcontext_tearing_down
 from flask.testing import FlaskClient
 from sqlalchemy import orm
 
+from flask_admin.contrib.sqla_lite import _context
 from flask_admin.contrib.sqla_lite import SharedSessionWarning
 
 from . import admin_app
@@ -163,6 +165,34 @@ def test_view_closes_the_sessions_it_creates(
     (session,) = recorded.sessions
     assert not session.in_transaction()
     assert len(session.identity_map) == 0
+    recorded.setup.dispose()
+
+
+def test_app_teardown_signal_left_alone_by_admin_requests(
+    db_url: str, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin's requests end the sessions the view opened themselves: the
+    package connects no receiver to every app context's teardown for them. A
+    session used in an app context outside a request connects it, and is closed."""
+    monkeypatch.setattr(_context, "_receiver_connected", False)
+    appcontext_tearing_down.disconnect(_context._end_context_sessions)
+    recorded = Recorded(SOURCES["sessionmaker"](db_url))
+
+    recorded.client.get(f"/admin/person/details/?id={seeded['alice']}")
+    connected_by_request = set(appcontext_tearing_down.receivers_for(recorded.app))
+    with recorded.app.app_context():
+        (view,) = (
+            v
+            for v in recorded.app.extensions["admin"][0]._views
+            if v.endpoint == "person"
+        )
+        assert view.session.get(view.model, seeded["alice"]) is not None
+
+    assert _context._end_context_sessions not in connected_by_request
+    assert len(recorded.sessions) == 2
+    assert not recorded.sessions[0].in_transaction()
+    assert not recorded.sessions[1].in_transaction()
+    assert len(recorded.sessions[1].identity_map) == 0
     recorded.setup.dispose()
 
 

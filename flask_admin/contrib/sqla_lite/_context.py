@@ -7,8 +7,11 @@ import contextlib
 import logging
 import typing as t
 
+from flask import current_app
 from flask import Flask
 from flask import g
+from flask import has_request_context
+from flask import request
 from flask.signals import appcontext_tearing_down
 from sqlalchemy import orm
 
@@ -27,32 +30,24 @@ class ContextSessions:
         # Created with the first release: most sources have nothing to release.
         self.teardown: contextlib.ExitStack | None = None
 
-    def session_for(
+    def open(
         self,
         key: object,
         open_session: cabc.Callable[[], object],
         origin: str,
-        release: cabc.Callable[[orm.Session], object] | None = None,
+        release: cabc.Callable[[orm.Session], object] | None,
     ) -> orm.Session:
-        """Return the session remembered under ``key``, opening it on first use.
+        """Open the session of ``key``, remember it and what releases it."""
+        session = require_session(open_session(), origin)
+        self.sessions[key] = session
 
-        :param key: What the session belongs to, a view or a source.
-        :param open_session: Called once per application context.
-        :param origin: Names ``open_session`` in the error for a wrong return.
-        :param release: Called with the session when the application context ends.
-        """
-        session = self.sessions.get(key)
-
-        if session is None:
-            session = require_session(open_session(), origin)
-            self.sessions[key] = session
-
-            if release is not None:
-                if self.teardown is None:
-                    self.teardown = contextlib.ExitStack()
+        if release is not None:
+            if self.teardown is None:
+                self.teardown = contextlib.ExitStack()
+                if not _ended_by_request():
                     _connect_teardown_receiver()
 
-                self.teardown.callback(release, session)
+            self.teardown.callback(release, session)
 
         return session
 
@@ -73,18 +68,27 @@ def require_session(value: object, origin: str) -> orm.Session:
     )
 
 
-def context_sessions(user: str) -> ContextSessions:
-    """Return the session store of the current application context.
+def context_session(
+    key: object,
+    open_session: cabc.Callable[[], object],
+    origin: str,
+    release: cabc.Callable[[orm.Session], object] | None = None,
+) -> orm.Session:
+    """Return the session of the current application context remembered under
+    ``key``, opening it on first use. This runs on every use of a session.
 
-    :param user: Named in the error raised outside an application context.
+    :param key: What the session belongs to, a view or a source.
+    :param open_session: Called once per application context.
+    :param origin: Names ``open_session`` in errors.
+    :param release: Called with the session when the application context ends.
     """
     try:
-        # One lookup of the context's namespace: this runs on every session use.
+        # One lookup of the context's namespace.
         namespace = g._get_current_object()
     except RuntimeError:
         raise RuntimeError(
-            f"{user} needs an application context to resolve its session. Use it"
-            " during a request, or push one with 'with app.app_context():'."
+            f"{origin} needs an application context to resolve its session. Use"
+            " it during a request, or push one with 'with app.app_context():'."
         ) from None
 
     # 'get', not 'getattr': a missing attribute raises inside the namespace.
@@ -94,7 +98,12 @@ def context_sessions(user: str) -> ContextSessions:
         store = ContextSessions()
         setattr(namespace, _G_KEY, store)
 
-    return store
+    session = store.sessions.get(key)
+
+    if session is None:
+        session = store.open(key, open_session, origin, release)
+
+    return session
 
 
 def end_context_sessions(exc: BaseException | None = None) -> None:
@@ -125,14 +134,27 @@ def _end_context_sessions(sender: Flask, **kwargs: t.Any) -> None:
     end_context_sessions()
 
 
+def _ended_by_request() -> bool:
+    """Whether the current request ends the context's sessions: it is routed to a
+    blueprint that runs :func:`end_context_sessions` as its teardown."""
+    if not has_request_context():
+        return False
+
+    functions = current_app.teardown_request_funcs
+    return any(
+        end_context_sessions in functions.get(name, ()) for name in request.blueprints
+    )
+
+
 _receiver_connected = False
 """Whether :func:`_end_context_sessions` is connected."""
 
 
 def _connect_teardown_receiver() -> None:
     """Connect :func:`_end_context_sessions` to every app's teardown, on the first
-    session that needs releasing: while every session belongs to an extension or
-    to the user, app contexts end without dispatching to it."""
+    session that needs releasing outside a request the admin ends: while the
+    admin's own requests end every session that needs it, app contexts end
+    without dispatching to it."""
     global _receiver_connected
 
     if not _receiver_connected:

@@ -15,7 +15,7 @@ from sqlalchemy import orm
 from sqlalchemy import util as sa_util
 from sqlalchemy.engine import Engine
 
-from ._context import context_sessions
+from ._context import context_session
 from ._masking import describe
 from ._masking import is_database_url
 
@@ -111,9 +111,23 @@ class SessionSource:
         if self.per_context:
             return self.open()  # type: ignore[return-value]
 
-        return context_sessions(self.description).session_for(
-            self, self.open, self.description, self.release
+        return context_session(self, self.open, self.description, self.release)
+
+    @property
+    def session_getter(self) -> cabc.Callable[[], orm.Session]:
+        """A function returning the session of the current application context,
+        the cheapest: :attr:`open` itself where it keeps one per context."""
+        return (
+            t.cast(cabc.Callable[[], orm.Session], self.open)
+            if self.per_context
+            else self
         )
+
+    @property
+    def may_need_ending(self) -> bool:
+        """Whether a session from this source may need the view to end it: one it
+        opens or shares, or a ``scoped_session`` a session function returns."""
+        return self.release is not None or self.kind == "callable"
 
 
 def resolve_session_source(
@@ -278,7 +292,8 @@ def _fsa_source(scoped: orm.scoped_session[t.Any], description: str) -> SessionS
         description=description,
         closed_by="Flask-SQLAlchemy, at app-context teardown",
         shared=False,
-        open=scoped,
+        # What calling the scoped_session calls, without its check for arguments.
+        open=scoped.registry,
         release=None,
         per_context=True,
     )

@@ -8,6 +8,7 @@ import functools
 import typing as t
 
 import jinja2
+from flask import abort
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -19,7 +20,7 @@ from wtforms import Form
 from flask_admin import expose
 
 from . import _concurrency
-from ._context import context_sessions
+from ._context import context_session
 from ._context import end_context_sessions
 from ._proxy import SessionProxy
 from ._resolver import _resolve
@@ -113,17 +114,14 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         # The default get_session() returns the source's session, which the
         # source already keeps per application context: use it directly.
         overridden = type(self).get_session is not ModelView.get_session
-        # Only these may open a session the view must end: a session function
-        # may return a scoped_session, an override anything.
-        self._may_release = (
-            overridden
-            or self.session_source.release is not None
-            or self.session_source.kind == "callable"
-        )
+        # An override may return a session the view must end.
+        self._may_release = overridden or self.session_source.may_need_ending
         super().__init__(
             model,
             SessionProxy(
-                self._session_in_context if overridden else self.session_source
+                self._session_in_context
+                if overridden
+                else self.session_source.session_getter
             ),
             name,
             category,
@@ -174,9 +172,7 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
 
     def _session_in_context(self) -> orm.Session:
         """Return what :meth:`get_session` returned first in this app context."""
-        return context_sessions(self._session_origin).session_for(
-            self, self.get_session, self._session_origin
-        )
+        return context_session(self, self.get_session, self._session_origin)
 
     def get_row_state(self, model: t.Any) -> dict[str, t.Any]:
         """Return the values whose change since display refuses a save.
@@ -226,26 +222,35 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
         return form
 
     def update_model(self, form: Form, model: t.Any) -> bool:
-        """Save ``model`` unless the row changed since the form was displayed."""
-        states = _concurrency.submitted(form) if self.concurrency_check else None
-        if states is not None:
-            message = _concurrency.refusal(self, model, states)
-            if message is not None:
-                flash(
-                    _concurrency.flash_message(
-                        message, _concurrency.reload_link(self, model)
-                    ),
-                    "error",
-                )
-                return False
+        """Save ``model`` unless the row changed since the form was displayed.
 
-        inline = states is not None and _concurrency.FIELD not in form
+        A row deleted since then goes back to the list with a message, or, for an
+        inline edit, answers ``409``.
+        """
+        states = _concurrency.submitted(form) if self.concurrency_check else None
+        if states is None:
+            saved: bool = super().update_model(form, model)
+            return saved
+
+        inline = _concurrency.FIELD not in form
+        try:
+            message = _concurrency.refusal(self, model, states)
+        except _concurrency.RowGone:
+            if inline:
+                raise
+            flash(_concurrency.GONE, "error")
+            abort(redirect(get_redirect_target() or self.get_url(".index_view")))
+        if message is not None:
+            link = _concurrency.reload_link(self, model)
+            flash(_concurrency.flash_message(message, link), "error")
+            return False
+
         with (
             _concurrency.state_after_save(self, model)
             if inline
             else contextlib.nullcontext()
         ):
-            saved: bool = super().update_model(form, model)
+            saved = super().update_model(form, model)
         return saved
 
     def delete_model(self, model: t.Any) -> bool:
@@ -267,13 +272,3 @@ class ModelView(sqla_view.ModelView):  # type: ignore[misc]
     def ajax_update(self) -> t.Any:
         """Flask-Admin's inline edit, answering a refused save with ``409``."""
         return _concurrency.ajax_response(_unchecked(super().ajax_update))
-
-    @expose("/edit/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]
-    def edit_view(self) -> t.Any:
-        """Flask-Admin's edit view; a row deleted since the form was opened goes
-        back to the list with a message."""
-        try:
-            return _unchecked(super().edit_view)()
-        except _concurrency.RowGone:
-            flash(_concurrency.GONE, "error")
-            return redirect(get_redirect_target() or self.get_url(".index_view"))
