@@ -233,5 +233,6 @@ RELEASED_BY_VIEW: dict[str, cabc.Callable[[str], SourceSetup]] = {
     "scoped_session": SOURCES["scoped_session"],
     "shared-session": shared_session,
     "scoped_session-function": REGISTRY_FUNCTIONS["scoped_session-function"],
+    "get_session-override": SOURCES["get_session-override"],
 }
 """The sources whose sessions the view itself releases, by test id."""
