@@ -425,9 +425,10 @@ def database(env: Env) -> Iterator[dict[str, str]]:
     created = []
     for extension in ("hstore", "citext", "postgis"):  # PostGIS if installed
         create = f"CREATE EXTENSION IF NOT EXISTS {extension}"
-        if subprocess.run([*PSQL, "-c", create, name], capture_output=True).returncode:
-            continue
-        created.append(extension)
+        if not subprocess.run(
+            [*PSQL, "-c", create, name], capture_output=True
+        ).returncode:
+            created.append(extension)
     try:
         yield {
             "SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1/{name}",
