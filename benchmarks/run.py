@@ -4,7 +4,7 @@ From the repository root::
 
     python -m benchmarks.run                       # everything, SQLite and PostgreSQL
     python -m benchmarks.run --database sqlite     # one database
-    python -m benchmarks.run --guard               # the CI guard: short, prints only
+    python -m benchmarks.run --quick               # short, prints only
 
 The exit status is 1 if, on any page, the median CPU time ratio of one of our
 views to the stock view on the same extension exceeds :data:`GUARD`.
@@ -229,9 +229,8 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--quick",
-        "--guard",
         action="store_true",
-        help="the short CI guard: every part briefly, printed, not written",
+        help="every part briefly, printed, not written",
     )
     parser.add_argument(
         "--database",
@@ -239,7 +238,7 @@ def main(argv: cabc.Sequence[str] | None = None) -> int:
         dest="db",
         action="append",
         choices=DATABASES,
-        help="repeatable; default: all, or sqlite with --guard",
+        help="repeatable; default: all, or sqlite with --quick",
     )
     parser.add_argument("--part", action="append", choices=PARTS, help="default: all")
     parser.add_argument(
