@@ -183,23 +183,3 @@ def uses_per_request(bench: BenchApp) -> dict[str, int]:
         )
         for page, path in PAGES.items()
     }
-
-
-def calls_per_request(
-    benches: dict[str, BenchApp], *, requests: int = 5
-) -> dict[str, dict[str, int]]:
-    """Function calls (Python and built-in) one request of each page makes, by
-    variant and page: the median over ``requests`` requests, counted by
-    :mod:`cProfile`. Unlike a time, machine load does not change it."""
-    return {
-        name: {
-            page: int(
-                statistics.median(
-                    sum(calls[1] for calls in _profiled(bench, path).values())
-                    for _ in range(requests)
-                )
-            )
-            for page, path in PAGES.items()
-        }
-        for name, bench in benches.items()
-    }

@@ -186,26 +186,6 @@ def uses(
     )
 
 
-def calls(counts: dict[str, dict[str, int]]) -> str:
-    """Function calls per request by page and variant, ours with the difference
-    from the stock view on the same extension."""
-    pages = list(next(iter(counts.values())))
-
-    def cell(name: str, page: str) -> str:
-        count = counts[name][page]
-        baseline = BY_NAME[name].baseline
-        extra = "" if baseline is None else f" ({count - counts[baseline][page]:+d})"
-        return f"{count:,}{extra}"
-
-    rows = ([page, *(cell(name, page) for name in counts)] for page in pages)
-    return table(
-        "Function calls per request, counted by cProfile (ours: the difference"
-        " from the stock view on the same extension)",
-        ["Page", *counts],
-        rows,
-    )
-
-
 def connections(title: str, counts: dict[str, dict[str, PoolCount]]) -> str:
     """Checkouts and checkins per request, and what is left checked out."""
 

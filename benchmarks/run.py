@@ -177,21 +177,13 @@ def _microcost(
             benches, chunks=settings.micro_chunks, number=settings.micro_number
         )
         uses = microcost.uses_per_request(benches["fsa"])
-        calls = microcost.calls_per_request(benches)
     finally:
         for bench in benches.values():
             bench.dispose()
 
     cpu = {(row.variant.name, row.page): row.cpu.median for row in in_process}
     output.write(
-        "microcost",
-        "\n".join(
-            (
-                report.microcost(costs),
-                report.uses(uses, costs, cpu),
-                report.calls(calls),
-            )
-        ),
+        "microcost", "\n".join((report.microcost(costs), report.uses(uses, costs, cpu)))
     )
 
 
