@@ -159,7 +159,13 @@ def sdist_files(version: str, sha256: str, names: list[str]) -> dict[str, bytes]
 def build_stack(repo: pathlib.Path) -> list[str]:
     """Make ``repo``: the base, then a commit per PR; return the base's and PRs'."""
     if not (repo / ".git").exists():
-        run(["git", "clone", "-q", "--no-checkout", BASE_GIT, str(repo)])
+        try:
+            run(["git", "clone", "-q", "--no-checkout", BASE_GIT, str(repo)])
+        except RunError as error:
+            raise RunError(
+                f"{error}The base is commit {BASE_COMMIT[:12]} of Flask-Admin's"
+                " repository: set FLASK_ADMIN_GIT to a clone or mirror that has it."
+            ) from None
     git("checkout", "-q", "-f", "-B", "stack", BASE_COMMIT, cwd=repo)
     identity = ["-c", "user.name=upstream/run.py", "-c", "user.email=run.py@localhost"]
     if PR_2953_FILES:
