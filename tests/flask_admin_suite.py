@@ -14,7 +14,6 @@ import importlib.metadata
 import os
 import tempfile
 import typing as t
-import warnings
 
 import flask_admin.contrib.sqla
 import pytest
@@ -175,15 +174,6 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     """
     if _is_upstream(item):
         item.funcargs.clear()  # type: ignore[attr-defined]
-        gc.collect()
-        return
-
-    # Our tests check the connections they use through the pool. A SQLite
-    # connection some earlier test left to the garbage collector would
-    # otherwise be finalized, on Python 3.13 with a ResourceWarning, inside
-    # whichever later test the collector happens to run in.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
 
 

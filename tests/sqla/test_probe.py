@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import json
-import time
+import threading
 import typing as t
 import warnings
 
 import pytest
 from click.testing import Result
 from flask import Flask
+from flask import request
 from flask import session
 from flask_admin.contrib.sqla.view import ModelView as StockModelView
 from sqlalchemy import orm
@@ -219,16 +220,21 @@ def test_timeout(
     db_url: str, seeded: dict[str, int], setups: list[SourceSetup]
 ) -> None:
     """A view slower than ``--timeout`` is reported as timed out, with the pages
-    it got through, and the next view is probed."""
+    it got through, and the next view is probed. The request in flight runs to
+    its end; the timed-out view's probe starts no other request."""
     setup = SOURCES["sessionmaker"](db_url)
     setups.append(setup)
+    gate = threading.Event()
 
     class SlowView(ModelView):
         def get_query(self) -> t.Any:
-            time.sleep(1)
+            gate.wait(10)
             return super().get_query()
 
     app = build_app(setup, build_views(setup.source, SlowView))
+    pages: list[str] = []
+    app.before_request(lambda: pages.append(request.path))
+
     output = report(app, "--timeout", "0.2", "--view", "person", "--view", "team")
     person, team = output["admins"][0]["views"]
 
@@ -238,6 +244,15 @@ def test_timeout(
         " the view alone with '--view', or raise '--timeout'."
     ]
     assert team["endpoint"] == "team"
+
+    gate.set()
+    workers = [x for x in threading.enumerate() if x.name.startswith("admin-sessions")]
+    for worker in workers:
+        worker.join(10)
+
+    assert len(workers) == 2
+    assert not any(worker.is_alive() for worker in workers)
+    assert sorted(pages) == ["/admin/person/", "/admin/team/"]
 
 
 def test_url_values(

@@ -140,7 +140,8 @@ def probe_app(
     :param endpoints: Probe only the views with these endpoints.
     :param write_check: Change one row out of band between two list requests to
         see whether a view shows it stale, then restore it (see :doc:`/cli`).
-    :param timeout: Seconds a view may take before it is reported as timed out.
+    :param timeout: Seconds a view may take before it is reported as timed out;
+        its request in flight then runs to its end, and no other one starts.
     :param url_values: Values of the variables in the admin's URLs, such as
         ``{"tenant": "acme"}`` for an admin at ``/<tenant>/admin``.
     :param login: Called with each view's new test client before its requests,
@@ -304,15 +305,16 @@ def _probe_view(
     report = view_report(view, app)
     measured = Measurement()
     started = time.monotonic()
+    run = _ViewRun(app, view, events, options, measured)
     worker = threading.Thread(
-        target=_ViewRun(app, view, events, options, measured).run,
-        name=f"admin-sessions probe {view.endpoint}",
-        daemon=True,
+        target=run.run, name=f"admin-sessions probe {view.endpoint}", daemon=True
     )
     worker.start()
     worker.join(options.timeout)
 
     if worker.is_alive():
+        # The request in flight runs to its end; no other one starts.
+        run.cancelled.set()
         # The thread may still add to what it measured: report it as it is now.
         measured = copy.deepcopy(measured)
         problems = [
@@ -374,6 +376,8 @@ class _ViewRun:
         self.client = app.test_client()
         self.adapter = app.url_map.bind("localhost")
         self.failures: list[BaseException] = []
+        self.cancelled = threading.Event()
+        """Set when the view timed out: the requests stop."""
 
     def run(self) -> None:
         # A new thread starts without Flask's contexts, so no app context pushed
@@ -436,6 +440,9 @@ class _ViewRun:
         self.measured.stale_check = change.description
 
     def _get(self, recording: _Recording, page: str, endpoint: str, **args: str) -> str:
+        if self.cancelled.is_set():
+            raise _Stop(f"timed out before the page {page!r}")
+
         url = self._url(endpoint, args)
         self.failures.clear()
         recording.active = True
